@@ -1,0 +1,6 @@
+/* placeholder until the service lands */
+int catalog_placeholder(void);
+int catalog_placeholder(void)
+{
+	return 0;
+}

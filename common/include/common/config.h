@@ -1,0 +1,63 @@
+/* config.h - settings from the environment, described by a table, validated at start.
+ *
+ * Each daemon lists its variables in one array of struct cfg_var (the common ones come from
+ * CFG_COMMON_VARS). cfg_load() fills the destinations, prints --help, and on a bad value prints one
+ * line naming the variable and exits with status 2. cfg_parse() is the pure core, unit-tested. */
+#ifndef COMMON_CONFIG_H
+#define COMMON_CONFIG_H
+
+#include <stddef.h>
+
+enum cfg_kind { CFG_INT, CFG_STR, CFG_LOG_LEVEL, CFG_URL };
+
+struct cfg_var {
+	const char *name;  /* environment variable */
+	const char *def;   /* default as text; NULL = unset allowed (CFG_STR/CFG_URL only) */
+	enum cfg_kind kind;
+	long long min, max; /* CFG_INT bounds, inclusive */
+	void *dest;        /* int* for CFG_INT, const char** for CFG_STR/CFG_URL, enum log_level* */
+	const char *help;  /* one sentence for --help */
+};
+
+/* The settings both daemons read. */
+struct cfg_common {
+	const char *database_url;   /* DATABASE_URL; NULL => libpq's PG* variables */
+	int port;                   /* PORT */
+	int http_threads;           /* HTTP_THREADS */
+	int db_pool_size;           /* DB_POOL_SIZE */
+	int db_statement_timeout_ms;/* DB_STATEMENT_TIMEOUT_MS */
+	int db_pool_wait_ms;        /* DB_POOL_WAIT_MS: how long a request waits for a free connection */
+	int max_body_bytes;         /* MAX_BODY_BYTES */
+	int log_level;              /* LOG_LEVEL (enum log_level) */
+	int shutdown_timeout_ms;    /* SHUTDOWN_TIMEOUT_MS: drain deadline on SIGTERM */
+	int idle_timeout_s;         /* HTTP_IDLE_TIMEOUT_S: idle keep-alive connections are closed */
+};
+
+/* The entries for struct cfg_common, to put first in a daemon's table:
+ *   struct cfg_var vars[] = { CFG_COMMON_VARS(&c), { "CATALOG_SERVICE_URL", ... } }; */
+#define CFG_COMMON_VARS(c) \
+	{ "DATABASE_URL", NULL, CFG_STR, 0, 0, &(c)->database_url, "libpq connection URL; when unset libpq reads PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE" }, \
+	{ "PORT", "8000", CFG_INT, 1, 65535, &(c)->port, "TCP port to listen on" }, \
+	{ "HTTP_THREADS", "4", CFG_INT, 1, 256, &(c)->http_threads, "HTTP worker threads (libmicrohttpd thread pool)" }, \
+	{ "DB_POOL_SIZE", "4", CFG_INT, 1, 256, &(c)->db_pool_size, "PostgreSQL connections kept open" }, \
+	{ "DB_STATEMENT_TIMEOUT_MS", "5000", CFG_INT, 1, 600000, &(c)->db_statement_timeout_ms, "per-statement timeout in PostgreSQL" }, \
+	{ "DB_POOL_WAIT_MS", "2000", CFG_INT, 1, 600000, &(c)->db_pool_wait_ms, "how long a request waits for a free connection before 503" }, \
+	{ "MAX_BODY_BYTES", "1048576", CFG_INT, 1, 1073741824, &(c)->max_body_bytes, "largest accepted request body; larger gets 413" }, \
+	{ "LOG_LEVEL", "info", CFG_LOG_LEVEL, 0, 0, &(c)->log_level, "debug, info (access log), warn or error" }, \
+	{ "SHUTDOWN_TIMEOUT_MS", "10000", CFG_INT, 0, 600000, &(c)->shutdown_timeout_ms, "on SIGTERM, how long in-flight requests may take to finish" }, \
+	{ "HTTP_IDLE_TIMEOUT_S", "30", CFG_INT, 1, 3600, &(c)->idle_timeout_s, "idle keep-alive connections are closed after this" }
+
+/* Pure core: reads each variable through get(name) (getenv-like; NULL = unset), checks it and
+ * writes the destination. Returns 0, or -1 with one line in err naming the variable and the rule,
+ * e.g. "PORT: \"abc\" is not an integer between 1 and 65535". Strings point into get()'s storage. */
+int cfg_parse(const struct cfg_var *vars, size_t n, const char *(*get)(const char *name),
+	      char *err, size_t errlen);
+/* Prints every variable with its default and help to stdout. */
+void cfg_print_help(const char *prog, const char *summary, const struct cfg_var *vars, size_t n);
+/* Whole start-up: --help/-h prints help and exits 0; an unknown argument or a bad value prints one
+ * line on stderr and exits 2. Arguments listed in extra_flags (NULL-terminated, e.g. "--migrate")
+ * are allowed and left for the caller. Returns only on success. */
+void cfg_load(int argc, char **argv, const char *summary, const struct cfg_var *vars, size_t n,
+	      const char *const *extra_flags);
+
+#endif

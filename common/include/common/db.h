@@ -1,0 +1,95 @@
+/* db.h - a fixed-size PostgreSQL connection pool over libpq, and the migration runner.
+ *
+ * Connections are opened lazily, every statement in the service's table is prepared on each
+ * (re)connect, sessions run with TimeZone=UTC and statement_timeout. A checkout waits at most
+ * wait_ms (then DB_UNAVAILABLE -> 503), rolls back a connection left in a failed transaction and
+ * reconnects a broken one, so a database restart heals without restarting the process.
+ * The repo files are the only callers; PGresult never leaves them. */
+#ifndef COMMON_DB_H
+#define COMMON_DB_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+enum db_status {
+	DB_OK,
+	DB_NOT_FOUND,   /* for callers' own use: the pool never returns it */
+	DB_CONFLICT,    /* 23505 unique_violation */
+	DB_FK,          /* 23503 foreign_key_violation */
+	DB_CHECK,       /* 23514 check_violation, 22003 numeric out of range, 22P02 bad text */
+	DB_UNAVAILABLE, /* cannot connect, pool wait timed out, 57014 statement timeout, 08xxx,
+			   57P0x shutdown, 53xxx resources, 40001/40P01: answer 503 */
+	DB_ERROR,       /* anything else (a bug): answer 500, logged with the message */
+};
+
+struct db_stmt {
+	const char *name;
+	const char *sql;
+};
+
+struct db_pool_config {
+	const char *conninfo;      /* URL or key=value; NULL/"" => libpq's PG* variables */
+	const char *app_name;      /* application_name */
+	int size;
+	int statement_timeout_ms;
+	int wait_ms;
+	const struct db_stmt *stmts; /* prepared on every connection */
+	size_t nstmts;
+};
+
+struct db_pool;
+struct db_conn;
+
+/* Allocates the pool; does not connect (a database that is down at start is not fatal).
+ * Returns NULL only when out of memory. */
+struct db_pool *db_pool_create(const struct db_pool_config *cfg);
+/* Closes every connection. No connection may be checked out. NULL is a no-op. */
+void db_pool_destroy(struct db_pool *pool);
+
+/* Checks out a healthy, prepared connection, waiting at most wait_ms.
+ * DB_OK with *conn, or DB_UNAVAILABLE. */
+enum db_status db_acquire(struct db_pool *pool, struct db_conn **conn);
+/* Returns a connection (rolls back an open transaction first). NULL is a no-op. */
+void db_release(struct db_pool *pool, struct db_conn *conn);
+
+/* Runs a prepared statement on a checked-out connection. values are text parameters (NULL =
+ * SQL NULL). On DB_OK, *res holds a TUPLES_OK/COMMAND_OK result the caller PQclears; on any other
+ * status *res is NULL and db_last_error() describes the failure. */
+enum db_status db_run(struct db_conn *conn, const char *stmt, int nparams,
+		      const char *const *values, PGresult **res);
+/* Runs plain SQL without parameters (BEGIN, COMMIT...). Same contract as db_run. */
+enum db_status db_run_sql(struct db_conn *conn, const char *sql, PGresult **res);
+
+/* Acquire + run + release. When idempotent is true and the connection turns out broken (server
+ * restarted), reconnects and runs once more. */
+enum db_status db_exec(struct db_pool *pool, const char *stmt, int nparams,
+		       const char *const *values, PGresult **res, bool idempotent);
+
+struct db_error {
+	char sqlstate[6];
+	char constraint[64];
+	char message[256];
+};
+/* The calling thread's last failure (from db_run/db_exec/db_acquire). */
+const struct db_error *db_last_error(void);
+
+/* Runs SELECT 1. Returns 0, or -1 with a reason. */
+int db_ping(struct db_pool *pool, char *reason, size_t len);
+
+struct db_stats {
+	int size, in_use;
+	unsigned long waits, wait_timeouts, errors, reconnects;
+};
+void db_pool_stats(struct db_pool *pool, struct db_stats *out);
+/* Appends pool gauges/counters (db_pool_size, db_pool_in_use, db_pool_waits_total,
+ * db_pool_wait_timeouts_total, db_errors_total, db_reconnects_total) in Prometheus format. */
+struct buf;
+void db_pool_metrics(struct db_pool *pool, struct buf *out);
+
+/* Applies every pending dir/NNNN_*.sql in name order, each in its own transaction, recording it
+ * in schema_migrations(version text primary key, applied_at timestamptz). Holds a session
+ * advisory lock so replicas starting together apply each file once. Returns 0 or -1 (logged). */
+int db_migrate(const char *conninfo, const char *dir);
+
+#endif

@@ -1,0 +1,47 @@
+/* ops.h - the operational endpoints both services expose, and the common main loop.
+ *
+ *   GET /             {"service": name, "version": version}
+ *   GET /health       200 {"status":"ok"}  (liveness; no I/O)
+ *   GET /ready        200 {"status":"ready"} | 503 {"detail": reason}  (calls info.ready)
+ *   GET /metrics      Prometheus text: request counters/histogram + info.metrics_extra output
+ *   GET /openapi.json the service's OpenAPI document (embedded at build time)
+ */
+#ifndef COMMON_OPS_H
+#define COMMON_OPS_H
+
+#include "common/buf.h"
+#include "common/config.h"
+#include "common/http.h"
+
+#define OPS_VERSION "0.1.0"
+
+struct ops_info {
+	const char *service;      /* "catalog-service" */
+	const char *version;      /* OPS_VERSION */
+	const char *openapi_json; /* the document text */
+	/* Returns 0 when ready, else -1 with a reason (e.g. "database unavailable: ..."). */
+	int (*ready)(char *reason, size_t len);
+	/* Appends service-specific metric families (pool gauges, catalog calls...). May be NULL. */
+	void (*metrics_extra)(struct buf *out);
+};
+
+/* Stores info (pointers must outlive the server). Call once before serving. */
+void ops_init(const struct ops_info *info);
+
+/* The five route entries, to place in a service's route table: { OPS_ROUTES, {...}, ... } */
+int ops_root(struct http_req *req, struct http_resp *resp);
+int ops_health(struct http_req *req, struct http_resp *resp);
+int ops_ready(struct http_req *req, struct http_resp *resp);
+int ops_metrics(struct http_req *req, struct http_resp *resp);
+int ops_openapi(struct http_req *req, struct http_resp *resp);
+#define OPS_ROUTES \
+	{ "GET", "/", ops_root }, { "GET", "/health", ops_health }, { "GET", "/ready", ops_ready }, \
+	{ "GET", "/metrics", ops_metrics }, { "GET", "/openapi.json", ops_openapi }
+
+/* Serves until SIGTERM/SIGINT, then drains for c->shutdown_timeout_ms and returns the process
+ * exit status (0 on a clean stop, 1 if the server could not start). Calls http_signals_block()
+ * itself, but a daemon that starts its own threads must call it earlier. */
+int ops_serve(const struct cfg_common *c, const struct http_route *routes, size_t nroutes,
+	      void *app);
+
+#endif

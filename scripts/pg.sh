@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# pg.sh start|stop|url DIR [PORT] - a private PostgreSQL server kept under DIR (data, socket, log).
+# As root it runs the server as the `postgres` user (PostgreSQL refuses root). Prints nothing on
+# success except for `url`; the URL is also written to DIR/url. Picks a free port when none given.
+set -euo pipefail
+cmd=${1:?usage: pg.sh start|stop|url DIR [PORT]}
+dir=${2:?usage: pg.sh start|stop|url DIR [PORT]}
+mkdir -p "$(dirname "$dir")"
+dir=$(cd "$(dirname "$dir")" && pwd)/$(basename "$dir")
+
+bindir=${PG_BINDIR:-}
+if [ -z "$bindir" ]; then
+  for v in 17 16 15; do
+    [ -x "/usr/lib/postgresql/$v/bin/pg_ctl" ] && { bindir=/usr/lib/postgresql/$v/bin; break; }
+  done
+fi
+[ -n "$bindir" ] || { echo "pg.sh: PostgreSQL server binaries not found (apt-get install postgresql)" >&2; exit 1; }
+
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+free_port() {
+  local p
+  for _ in $(seq 1 50); do
+    p=$((20000 + RANDOM % 30000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+  done
+  echo "pg.sh: no free port" >&2; exit 1
+}
+
+case "$cmd" in
+start)
+  if [ -f "$dir/data/postmaster.pid" ] && as_pg "$bindir/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+    cat "$dir/url"; exit 0
+  fi
+  port=${3:-$(free_port)}
+  if [ "$(id -u)" = 0 ]; then
+    install -d -o postgres -g postgres "$dir"
+  else
+    mkdir -p "$dir"
+  fi
+  if [ ! -f "$dir/data/PG_VERSION" ]; then
+    as_pg "$bindir/initdb" -D "$dir/data" -U bookstore --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
+      || { cat "$dir/initdb.log" >&2; exit 1; }
+  fi
+  as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=300 -c shared_buffers=256MB -c fsync=${PG_FSYNC:-on} -c synchronous_commit=${PG_SYNC_COMMIT:-on}" start >/dev/null \
+    || { tail -20 "$dir/log" >&2; exit 1; }
+  echo "postgresql://bookstore@127.0.0.1:$port/postgres" > "$dir/url.tmp" && mv "$dir/url.tmp" "$dir/url"
+  echo "$port" > "$dir/port"
+  cat "$dir/url"
+  ;;
+stop)
+  if [ -f "$dir/data/postmaster.pid" ]; then
+    as_pg "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+  fi
+  ;;
+url)
+  cat "$dir/url"
+  ;;
+*)
+  echo "usage: pg.sh start|stop|url DIR [PORT]" >&2; exit 2 ;;
+esac

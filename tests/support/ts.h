@@ -1,0 +1,67 @@
+/* ts.h - integration-test support: throwaway databases on the test PostgreSQL server, real
+ * daemons spawned on free loopback ports, and an HTTP client (libcurl) that decodes JSON.
+ *
+ * The test PostgreSQL server is started by the ctest fixture `pg` (scripts/pg.sh); its admin URL
+ * is read from the file named by TEST_PG_URL_FILE. Daemon binaries come from CATALOG_BIN and
+ * ORDER_BIN; the migrations folder from MIGRATIONS_DIR (all set by CMake on each test). */
+#ifndef TESTS_TS_H
+#define TESTS_TS_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* The admin URL of the test server (static storage). Aborts the test if missing. */
+const char *ts_pg_admin_url(void);
+/* Creates a new empty database, applies db/migrations, returns its URL (malloc'd).
+ * With seed != 0 also loads db/seed/books.sql. Aborts the test on failure. */
+char *ts_db_create(int seed);
+/* Runs one SQL statement on url and returns the first column of the first row (malloc'd; NULL
+ * if no row). Aborts on error. For assertions on database state. */
+char *ts_sql(const char *url, const char *sql);
+
+struct ts_proc {
+	pid_t pid;
+	int port;
+	char url[64];      /* "http://127.0.0.1:PORT" */
+	char log_path[256];/* stdout+stderr of the daemon */
+};
+
+/* Spawns binary (a path) with the current environment plus env ("K=V", NULL-terminated; PORT
+ * is chosen and set here unless env sets it), waits until GET /health answers 200 (10 s max).
+ * Returns 0, or -1 if it exited or never answered (log_path tells why). */
+int ts_spawn(struct ts_proc *p, const char *binary, const char *const *env);
+/* Like ts_spawn but does not wait for /health (for tests of bad configuration). */
+int ts_spawn_nowait(struct ts_proc *p, const char *binary, const char *const *env);
+/* Sends sig and waits up to timeout_ms for the exit. Returns the exit status (as from
+ * WEXITSTATUS), 128+signal if killed by a signal, or -1 if it did not exit (then SIGKILLed). */
+int ts_stop(struct ts_proc *p, int sig, int timeout_ms);
+/* A free TCP port on 127.0.0.1 (bind to port 0, read, close). */
+int ts_free_port(void);
+/* Runs a command line through /bin/sh, returns its exit status. */
+int ts_system(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+struct ts_resp {
+	long status;       /* 0 when the request failed at the transport level */
+	char *body;        /* NUL-terminated raw body */
+	size_t body_len;
+	json_t *json;      /* parsed body, or NULL if not JSON */
+	char *headers;     /* raw response header block */
+};
+
+/* Performs method url with an optional body (sent as application/json unless a Content-Type is
+ * among headers) and extra headers ("Name: value", NULL-terminated, may be NULL). 10 s timeout.
+ * Returns 0 (resp filled; status may be any code) or -1 on transport failure (resp->status 0). */
+int ts_http(struct ts_resp *resp, const char *method, const char *url, const char *body,
+	    const char *const *headers);
+/* Convenience: ts_http on base + path formatted. */
+int ts_req(struct ts_resp *resp, const char *method, const char *base, const char *body,
+	   const char *path_fmt, ...) __attribute__((format(printf, 5, 6)));
+/* A response header value (case-insensitive name, malloc'd) or NULL. */
+char *ts_header(const struct ts_resp *resp, const char *name);
+void ts_resp_free(struct ts_resp *resp);
+/* Convenience accessors on resp->json (NULL/0 when absent). */
+const char *ts_str(const json_t *obj, const char *key);
+long long ts_int(const json_t *obj, const char *key);
+
+#endif
