@@ -1,0 +1,244 @@
+/* log.c - JSON lines on stdout, one write(2) per line (see log.h).
+ *
+ * Lines are built in a stack buffer and written at once, so concurrent threads never interleave
+ * inside a line. Strings are JSON-escaped and forced to valid UTF-8 (an invalid byte becomes
+ * U+FFFD) because paths and request ids come from clients. Over-long fields are truncated. */
+#include "common/log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOG_LINE_MAX 8192
+#define LOG_MSG_MAX 2048
+#define LOG_PATH_MAX 1024
+
+static const char *log_service = "";
+static enum log_level log_min = LOG_INFO;
+
+static const char *const log_names[] = { "debug", "info", "warn", "error" };
+
+void log_init(const char *service, enum log_level min_level)
+{
+	log_service = service != NULL ? service : "";
+	log_min = min_level;
+}
+
+int log_parse_level(const char *s, enum log_level *out)
+{
+	if (s == NULL)
+		return -1;
+	if (strcasecmp(s, "debug") == 0)
+		*out = LOG_DEBUG;
+	else if (strcasecmp(s, "info") == 0)
+		*out = LOG_INFO;
+	else if (strcasecmp(s, "warn") == 0 || strcasecmp(s, "warning") == 0)
+		*out = LOG_WARN;
+	else if (strcasecmp(s, "error") == 0)
+		*out = LOG_ERROR;
+	else
+		return -1;
+	return 0;
+}
+
+int log_enabled(enum log_level level)
+{
+	return level >= log_min;
+}
+
+/* A bounded line under construction; over-long string fields are cut (never inside an escape or
+ * a UTF-8 sequence), so the line stays valid JSON. */
+struct log_line {
+	char data[LOG_LINE_MAX];
+	size_t len;
+};
+
+/* Appends n bytes whole or not at all, keeping `reserve` bytes (and the newline) free. String
+ * contents use a reserve so the structural tail of the line always fits. */
+static void line_put(struct log_line *l, const char *s, size_t n, size_t reserve)
+{
+	if (l->len + n + reserve > sizeof(l->data) - 1)
+		return;
+	memcpy(l->data + l->len, s, n);
+	l->len += n;
+}
+
+static void line_raw(struct log_line *l, const char *s, size_t n)
+{
+	line_put(l, s, n, 0);
+}
+
+static void line_str(struct log_line *l, const char *s)
+{
+	line_raw(l, s, strlen(s));
+}
+
+/* Length of the valid UTF-8 sequence starting at s (at most n bytes), or 0 if invalid. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	size_t len;
+	unsigned cp;
+	size_t i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return len;
+}
+
+/* Appends s (at most max bytes of it) as a quoted JSON string. */
+static void line_json(struct log_line *l, const char *s, size_t max)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)(s != NULL ? s : "");
+	size_t n = strlen((const char *)p);
+	size_t i = 0;
+	char esc[8];
+
+	if (n > max)
+		n = max;
+	line_raw(l, "\"", 1);
+	while (i < n) {
+		unsigned char c = p[i];
+		size_t k;
+
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			line_put(l, esc, 2, 160);
+			i++;
+		} else if (c < 0x20 || c == 0x7f) {
+			memcpy(esc, "\\u00", 4);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			line_put(l, esc, 6, 160);
+			i++;
+		} else if ((k = utf8_seq(p + i, n - i)) != 0) {
+			line_put(l, (const char *)p + i, k, 160);
+			i += k;
+		} else {
+			line_put(l, "\\ufffd", 6, 160);
+			i++;
+		}
+	}
+	line_raw(l, "\"", 1);
+}
+
+/* Writes the whole line with one write(2) (retried only on EINTR or a short write). */
+static void line_flush(struct log_line *l)
+{
+	size_t off = 0;
+
+	l->data[l->len++] = '\n';
+	while (off < l->len) {
+		ssize_t w = write(STDOUT_FILENO, l->data + off, l->len - off);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		off += (size_t)w;
+	}
+}
+
+/* {"time":"2026-11-29T10:00:00.123Z","level":"info","service":"..." */
+static void line_start(struct log_line *l, enum log_level level)
+{
+	static _Thread_local time_t cached_sec = (time_t)-1;
+	static _Thread_local char cached[32];
+	struct timespec ts;
+	char frac[8];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (ts.tv_sec != cached_sec) {
+		struct tm tm;
+
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(cached, sizeof(cached), "%Y-%m-%dT%H:%M:%S", &tm);
+		cached_sec = ts.tv_sec;
+	}
+	snprintf(frac, sizeof(frac), ".%03dZ", (int)(ts.tv_nsec / 1000000));
+	l->len = 0;
+	line_str(l, "{\"time\":\"");
+	line_str(l, cached);
+	line_str(l, frac);
+	line_str(l, "\",\"level\":\"");
+	line_str(l, log_names[level]);
+	line_str(l, "\",\"service\":");
+	line_json(l, log_service, 128);
+}
+
+void log_msg(enum log_level level, const char *request_id, const char *fmt, ...)
+{
+	struct log_line l;
+	char msg[LOG_MSG_MAX];
+	va_list ap;
+
+	if (level < log_min || level > LOG_ERROR)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	line_start(&l, level);
+	if (request_id != NULL) {
+		line_str(&l, ",\"request_id\":");
+		line_json(&l, request_id, 128);
+	}
+	line_str(&l, ",\"msg\":");
+	line_json(&l, msg, sizeof(msg));
+	line_raw(&l, "}", 1);
+	line_flush(&l);
+}
+
+void log_access(const char *request_id, const char *method, const char *path, int status,
+		double duration_ms)
+{
+	struct log_line l;
+	char tail[96];
+	int n;
+
+	if (LOG_INFO < log_min)
+		return;
+	line_start(&l, LOG_INFO);
+	line_str(&l, ",\"request_id\":");
+	line_json(&l, request_id, 128);
+	line_str(&l, ",\"method\":");
+	line_json(&l, method, 32);
+	line_str(&l, ",\"path\":");
+	line_json(&l, path, LOG_PATH_MAX);
+	if (duration_ms < 0)
+		duration_ms = 0;
+	n = snprintf(tail, sizeof(tail), ",\"status\":%d,\"duration_ms\":%.3f}", status,
+		     duration_ms);
+	if (n > 0 && (size_t)n < sizeof(tail))
+		line_raw(&l, tail, (size_t)n);
+	else
+		line_str(&l, "}");
+	line_flush(&l);
+}

@@ -1,0 +1,152 @@
+/* test_jsonx.c - jsonx.h: detail bodies, PostgreSQL times to RFC 3339, equality, canonical form. */
+#include "common/jsonx.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void assert_time(const char *pg, const char *want)
+{
+	json_t *v = jsonx_pg_time(pg);
+
+	ck_assert_msg(json_is_string(v), "not a string for %s", pg);
+	ck_assert_str_eq(json_string_value(v), want);
+	json_decref(v);
+}
+
+START_TEST(test_pg_time_with_microseconds_becomes_rfc3339_z)
+{
+	assert_time("2026-11-29 10:00:00.123456+00", "2026-11-29T10:00:00.123456Z");
+	assert_time("2026-11-29 10:00:00.1+00", "2026-11-29T10:00:00.1Z");
+}
+END_TEST
+
+START_TEST(test_pg_time_without_fraction)
+{
+	assert_time("2026-11-29 10:00:00+00", "2026-11-29T10:00:00Z");
+	assert_time("2026-11-29 10:00:00+00:00", "2026-11-29T10:00:00Z");
+}
+END_TEST
+
+START_TEST(test_pg_time_other_offset_kept_in_rfc3339_form)
+{
+	assert_time("2026-11-29 10:00:00+05:30", "2026-11-29T10:00:00+05:30");
+	assert_time("2026-11-29 10:00:00-08", "2026-11-29T10:00:00-08:00");
+}
+END_TEST
+
+START_TEST(test_pg_time_null_and_odd_text)
+{
+	json_t *v = jsonx_pg_time(NULL);
+
+	ck_assert(json_is_null(v));
+	json_decref(v);
+	assert_time("infinity", "infinity");
+}
+END_TEST
+
+START_TEST(test_detail_formats_message)
+{
+	json_t *d = jsonx_detail("Book %d not found", 7);
+	char *long_text = malloc(1001);
+	json_t *l;
+
+	ck_assert_str_eq(json_string_value(json_object_get(d, "detail")), "Book 7 not found");
+	json_decref(d);
+	memset(long_text, 'x', 1000);
+	long_text[1000] = '\0';
+	l = jsonx_detail("%s", long_text);
+	ck_assert_int_eq(json_string_length(json_object_get(l, "detail")), 1000);
+	json_decref(l);
+	free(long_text);
+}
+END_TEST
+
+START_TEST(test_detail_with_invalid_utf8_is_still_a_body)
+{
+	json_t *d = jsonx_detail("bad %s", "\xff");
+
+	ck_assert(json_is_string(json_object_get(d, "detail")));
+	json_decref(d);
+}
+END_TEST
+
+START_TEST(test_detail_list_steals_errors)
+{
+	json_t *errors = json_array();
+	json_t *d;
+
+	json_array_append_new(errors, json_string("e"));
+	d = jsonx_detail_list(errors);
+	ck_assert_ptr_eq(json_object_get(d, "detail"), errors);
+	ck_assert_int_eq(errors->refcount, 1);
+	json_decref(d);
+}
+END_TEST
+
+START_TEST(test_string_or_null)
+{
+	json_t *a = jsonx_string_or_null("x");
+	json_t *b = jsonx_string_or_null(NULL);
+
+	ck_assert_str_eq(json_string_value(a), "x");
+	ck_assert(json_is_null(b));
+	json_decref(a);
+	json_decref(b);
+}
+END_TEST
+
+START_TEST(test_equal_ignores_key_order)
+{
+	json_t *a = json_loads("{\"a\":1,\"b\":[1,2],\"c\":{\"x\":null}}", 0, NULL);
+	json_t *b = json_loads("{\"c\":{\"x\":null},\"b\":[1,2],\"a\":1}", 0, NULL);
+	json_t *c = json_loads("{\"a\":1,\"b\":[2,1],\"c\":{\"x\":null}}", 0, NULL);
+
+	ck_assert_int_eq(jsonx_equal(a, b), 1);
+	ck_assert_int_eq(jsonx_equal(a, c), 0);
+	json_decref(a);
+	json_decref(b);
+	json_decref(c);
+}
+END_TEST
+
+START_TEST(test_canonical_is_compact_and_sorted)
+{
+	json_t *a = json_loads("{ \"b\": 2, \"a\": {\"z\": 1, \"y\": \"t\"} }", 0, NULL);
+	json_t *b = json_loads("{\"a\":{\"y\":\"t\",\"z\":1},\"b\":2}", 0, NULL);
+	char *ca = jsonx_canonical(a);
+	char *cb = jsonx_canonical(b);
+
+	ck_assert_str_eq(ca, "{\"a\":{\"y\":\"t\",\"z\":1},\"b\":2}");
+	ck_assert_str_eq(ca, cb);
+	free(ca);
+	free(cb);
+	json_decref(a);
+	json_decref(b);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("jsonx");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_pg_time_with_microseconds_becomes_rfc3339_z);
+	tcase_add_test(tc, test_pg_time_without_fraction);
+	tcase_add_test(tc, test_pg_time_other_offset_kept_in_rfc3339_form);
+	tcase_add_test(tc, test_pg_time_null_and_odd_text);
+	tcase_add_test(tc, test_detail_formats_message);
+	tcase_add_test(tc, test_detail_with_invalid_utf8_is_still_a_body);
+	tcase_add_test(tc, test_detail_list_steals_errors);
+	tcase_add_test(tc, test_string_or_null);
+	tcase_add_test(tc, test_equal_ignores_key_order);
+	tcase_add_test(tc, test_canonical_is_compact_and_sorted);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
