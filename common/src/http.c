@@ -399,7 +399,7 @@ static enum MHD_Result send_response(struct http_server *srv, struct MHD_Connect
 	const char *ctype = NULL;
 	size_t i;
 
-	if (status < 100 || status > 599) {
+	if (status < 200 || status > 599) {
 		log_msg(LOG_ERROR, ctx->request_id, "handler returned invalid status %d", status);
 		resp_clear(resp);
 		status = 500;
@@ -409,7 +409,7 @@ static enum MHD_Result send_response(struct http_server *srv, struct MHD_Connect
 
 		resp->body = detail_new(reason != NULL && reason[0] != '\0' ? reason : "Error");
 	}
-	if (status < 200 || status == 204 || status == 304) {
+	if (status == 204 || status == 304) {
 		resp_clear(resp); /* these statuses carry no body */
 	} else if (resp->body != NULL) {
 		payload = json_dumps(resp->body, JSON_COMPACT);

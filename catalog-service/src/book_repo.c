@@ -1,0 +1,256 @@
+/* book_repo.c - the SQL of the books API (see book_repo.h). Every value travels as a text
+ * parameter; no SQL text is ever built from input. */
+#include "book_repo.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/money.h"
+#include "common/valid.h"
+
+const struct db_stmt book_repo_stmts[BOOK_REPO_NSTMTS] = {
+	{ "book_get", "SELECT " BOOK_REPO_COLUMNS " FROM books WHERE id = $1::bigint" },
+	{ "book_insert",
+	  "INSERT INTO books (title, author, isbn, price, quantity, description)"
+	  " VALUES ($1, $2, $3, $4::numeric, $5::integer, $6) RETURNING " BOOK_REPO_COLUMNS },
+	/* Partial update: a NULL parameter keeps the column (title, author, price, quantity can
+	 * never be set to NULL); isbn and description take a flag because NULL clears them. */
+	{ "book_update",
+	  "UPDATE books SET title = COALESCE($2, title), author = COALESCE($3, author),"
+	  " isbn = CASE WHEN $4::boolean THEN $5 ELSE isbn END,"
+	  " price = COALESCE($6::numeric, price), quantity = COALESCE($7::integer, quantity),"
+	  " description = CASE WHEN $8::boolean THEN $9 ELSE description END"
+	  " WHERE id = $1::bigint RETURNING " BOOK_REPO_COLUMNS },
+	{ "book_delete", "DELETE FROM books WHERE id = $1::bigint RETURNING id" },
+	/* The function builds its WHERE from fixed fragments and plans per call (0001_init.sql). */
+	{ "book_list",
+	  "SELECT total, " BOOK_REPO_COLUMNS " FROM catalog_list_books($1::bigint, $2::integer,"
+	  " $3, $4, $5, $6, $7::numeric, $8::numeric, $9::boolean, $10)" },
+};
+
+/* A malloc'd copy of a column, or NULL when it is SQL NULL. */
+static char *col_dup(const PGresult *res, int row, int col)
+{
+	char *s;
+
+	if (PQgetisnull(res, row, col))
+		return NULL;
+	s = strdup(PQgetvalue(res, row, col));
+	if (s == NULL)
+		abort();
+	return s;
+}
+
+int book_repo_from_row(const PGresult *res, int row, int col, struct book *out)
+{
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (PQnfields(res) < col + 9 || PQgetisnull(res, row, col))
+		goto out;
+	if (valid_parse_ll(PQgetvalue(res, row, col), LLONG_MIN, LLONG_MAX, &out->id) != 0)
+		goto out;
+	out->title = col_dup(res, row, col + 1);
+	out->author = col_dup(res, row, col + 2);
+	out->isbn = col_dup(res, row, col + 3);
+	if (money_parse(PQgetvalue(res, row, col + 4), &out->price_cents) != MONEY_OK)
+		goto out;
+	if (valid_parse_ll(PQgetvalue(res, row, col + 5), 0, LLONG_MAX, &out->quantity) != 0)
+		goto out;
+	out->description = col_dup(res, row, col + 6);
+	out->created_at = col_dup(res, row, col + 7);
+	out->updated_at = col_dup(res, row, col + 8);
+	rc = 0;
+out:
+	if (rc != 0) {
+		log_msg(LOG_ERROR, NULL, "book_repo: unreadable book row");
+		book_free(out);
+	}
+	return rc;
+}
+
+/* Runs stmt and, when it returned a row, copies it into *out. DB_NOT_FOUND for no row. */
+static enum db_status run_one(struct db_pool *pool, const char *stmt, int n,
+			      const char *const *values, bool idempotent, struct book *out)
+{
+	PGresult *res = NULL;
+	enum db_status st;
+
+	st = db_exec(pool, stmt, n, values, &res, idempotent);
+	if (st != DB_OK)
+		goto out;
+	if (PQntuples(res) == 0) {
+		st = DB_NOT_FOUND;
+		goto out;
+	}
+	if (book_repo_from_row(res, 0, 0, out) != 0)
+		st = DB_ERROR;
+out:
+	PQclear(res);
+	return st;
+}
+
+enum db_status book_repo_get(struct db_pool *pool, long long id, struct book *out)
+{
+	char idtext[24];
+	const char *values[1] = { idtext };
+
+	snprintf(idtext, sizeof(idtext), "%lld", id);
+	return run_one(pool, "book_get", 1, values, true, out);
+}
+
+enum db_status book_repo_create(struct db_pool *pool, const struct book_input *in,
+				struct book *out)
+{
+	char price[24];
+	char quantity[24];
+	const char *values[6];
+
+	money_format(in->price_cents, price);
+	snprintf(quantity, sizeof(quantity), "%lld", in->quantity);
+	values[0] = in->title;
+	values[1] = in->author;
+	values[2] = in->has_isbn && in->isbn[0] != '\0' ? in->isbn : NULL;
+	values[3] = price;
+	values[4] = quantity;
+	values[5] = in->has_description ? in->description : NULL;
+	return run_one(pool, "book_insert", 6, values, false, out);
+}
+
+enum db_status book_repo_update(struct db_pool *pool, long long id, const struct book_input *in,
+				struct book *out)
+{
+	char idtext[24];
+	char price[24];
+	char quantity[24];
+	const char *values[9];
+
+	snprintf(idtext, sizeof(idtext), "%lld", id);
+	money_format(in->price_cents, price);
+	snprintf(quantity, sizeof(quantity), "%lld", in->quantity);
+	values[0] = idtext;
+	values[1] = in->has_title ? in->title : NULL;
+	values[2] = in->has_author ? in->author : NULL;
+	values[3] = in->has_isbn ? "true" : "false";
+	values[4] = in->has_isbn && in->isbn[0] != '\0' ? in->isbn : NULL;
+	values[5] = in->has_price ? price : NULL;
+	values[6] = in->has_quantity ? quantity : NULL;
+	values[7] = in->has_description ? "true" : "false";
+	values[8] = in->has_description ? in->description : NULL;
+	return run_one(pool, "book_update", 9, values, false, out);
+}
+
+enum db_status book_repo_delete(struct db_pool *pool, long long id)
+{
+	char idtext[24];
+	const char *values[1] = { idtext };
+	PGresult *res = NULL;
+	enum db_status st;
+
+	snprintf(idtext, sizeof(idtext), "%lld", id);
+	st = db_exec(pool, "book_delete", 1, values, &res, false);
+	if (st == DB_OK && PQntuples(res) == 0)
+		st = DB_NOT_FOUND;
+	PQclear(res);
+	return st;
+}
+
+char *book_repo_like_escape(const char *term)
+{
+	size_t n = strlen(term);
+	char *out = malloc(2 * n + 1);
+	size_t j = 0;
+
+	if (out == NULL)
+		abort();
+	for (size_t i = 0; i < n; i++) {
+		if (term[i] == '\\' || term[i] == '%' || term[i] == '_')
+			out[j++] = '\\';
+		out[j++] = term[i];
+	}
+	out[j] = '\0';
+	return out;
+}
+
+void book_page_free(struct book_page *p)
+{
+	if (p == NULL)
+		return;
+	for (size_t i = 0; i < p->n; i++)
+		book_free(&p->books[i]);
+	free(p->books);
+	memset(p, 0, sizeof(*p));
+}
+
+enum db_status book_repo_list(struct db_pool *pool, const struct book_query *q,
+			      struct book_page *out)
+{
+	char skip[24];
+	char limit[24];
+	char min_price[24];
+	char max_price[24];
+	char *search = NULL;
+	char *author = NULL;
+	char *title = NULL;
+	const char *values[10];
+	PGresult *res = NULL;
+	enum db_status st;
+	int rows;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(skip, sizeof(skip), "%lld", q->skip);
+	snprintf(limit, sizeof(limit), "%lld", q->limit);
+	money_format(q->min_price_cents, min_price);
+	money_format(q->max_price_cents, max_price);
+	if (q->search != NULL)
+		search = book_repo_like_escape(q->search);
+	if (q->author != NULL)
+		author = book_repo_like_escape(q->author);
+	if (q->title != NULL)
+		title = book_repo_like_escape(q->title);
+	values[0] = skip;
+	values[1] = limit;
+	values[2] = search;
+	values[3] = author;
+	values[4] = title;
+	values[5] = q->isbn[0] != '\0' ? q->isbn : NULL;
+	values[6] = q->has_min_price ? min_price : NULL;
+	values[7] = q->has_max_price ? max_price : NULL;
+	values[8] = q->in_stock < 0 ? NULL : (q->in_stock ? "true" : "false");
+	values[9] = q->sort;
+
+	st = db_exec(pool, "book_list", 10, values, &res, true);
+	if (st != DB_OK)
+		goto out;
+	rows = PQntuples(res);
+	if (rows == 0 || PQgetisnull(res, 0, 0) ||
+	    valid_parse_ll(PQgetvalue(res, 0, 0), 0, LLONG_MAX, &out->total) != 0) {
+		/* sum() over books_count is never NULL once the migration ran; a total of 0 is. */
+		out->total = 0;
+	}
+	/* An empty page comes back as one row with a NULL id. */
+	if (rows == 1 && PQgetisnull(res, 0, 1))
+		rows = 0;
+	if (rows > 0) {
+		out->books = calloc((size_t)rows, sizeof(*out->books));
+		if (out->books == NULL)
+			abort();
+	}
+	for (int i = 0; i < rows; i++) {
+		if (book_repo_from_row(res, i, 1, &out->books[i]) != 0) {
+			st = DB_ERROR;
+			book_page_free(out);
+			goto out;
+		}
+		out->n++;
+	}
+out:
+	PQclear(res);
+	free(search);
+	free(author);
+	free(title);
+	return st;
+}

@@ -1,0 +1,498 @@
+/* order_repo.c - the order service's SQL (see order_repo.h). */
+#include "order_repo.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/log.h"
+
+#define ORDER_COLS \
+	"id, book_id, book_title, customer_name, customer_email, quantity, unit_price::text, " \
+	"total_price::text, status, created_at, updated_at, reservation_id, stock_released"
+#define ORDER_NCOLS 13
+#define VISIBLE "status NOT IN ('reserving', 'failed')"
+
+/* List statements: one prepared pair (page, count) per combination of the three filters, so each
+ * gets a plan that uses its index. Bit 0 status, bit 1 e-mail, bit 2 book. */
+#define LIST_VARIANTS 8
+
+static const struct db_stmt fixed_stmts[] = {
+	{ "order_insert_intent",
+	  "INSERT INTO orders (book_id, customer_name, customer_email, quantity, status, "
+	  "reservation_id, stock_released) VALUES ($1::bigint, $2::text, $3::text, $4::int, 'reserving', $5::text, "
+	  "false) RETURNING id" },
+	{ "order_finalize",
+	  "WITH o AS (UPDATE orders SET status = 'pending', book_title = $2::text, "
+	  "unit_price = $3::numeric, total_price = $4::numeric, updated_at = now() "
+	  "WHERE id = $1::bigint AND status = 'reserving' RETURNING " ORDER_COLS "), "
+	  "k AS (UPDATE idempotency_keys SET state = 'done', order_id = o.id FROM o "
+	  "WHERE idempotency_keys.key = $5::text RETURNING 1) "
+	  "SELECT " ORDER_COLS " FROM o" },
+	{ "order_discard_intent",
+	  "DELETE FROM orders WHERE id = $1::bigint AND status IN ('reserving', 'failed')" },
+	{ "order_fail_intent",
+	  "UPDATE orders SET status = 'failed', updated_at = now() "
+	  "WHERE id = $1::bigint AND status = 'reserving'" },
+	{ "order_get", "SELECT " ORDER_COLS " FROM orders WHERE id = $1::bigint AND " VISIBLE },
+	{ "order_set_status",
+	  "UPDATE orders SET status = $3::text, updated_at = now(), stock_released = CASE "
+	  "WHEN $3::text = 'cancelled' THEN reservation_id IS NULL ELSE stock_released END "
+	  "WHERE id = $1::bigint AND status = $2::text RETURNING " ORDER_COLS },
+	{ "order_mark_released",
+	  "UPDATE orders SET stock_released = true, recovery_lease = NULL "
+	  "WHERE id = $1::bigint AND status = 'cancelled' AND NOT stock_released" },
+	{ "idem_claim",
+	  "INSERT INTO idempotency_keys (key, request_hash, state) VALUES ($1::text, md5($2::text), "
+	  "'in_progress') ON CONFLICT (key) DO NOTHING RETURNING key" },
+	{ "idem_get",
+	  "SELECT request_hash = md5($2::text), state = 'done', coalesce(order_id, 0) "
+	  "FROM idempotency_keys WHERE key = $1::text" },
+	{ "idem_forget", "DELETE FROM idempotency_keys WHERE key = $1::text AND state = 'in_progress'" },
+	{ "idem_expire",
+	  "DELETE FROM idempotency_keys WHERE (state = 'in_progress' AND created_at < now() - "
+	  "$1::bigint * interval '1 millisecond') OR (state = 'done' AND created_at < now() - "
+	  "interval '25 hours')" },
+	{ "recovery_claim",
+	  "UPDATE orders o SET status = CASE WHEN o.status = 'reserving' THEN 'failed' "
+	  "ELSE o.status END, recovery_lease = now() + $2::bigint * interval '1 millisecond' "
+	  "WHERE o.id IN (SELECT id FROM orders "
+	  "WHERE (status IN ('reserving', 'failed') OR (status = 'cancelled' AND NOT stock_released)) "
+	  "AND (status <> 'reserving' OR created_at < now() - $1::bigint * interval '1 millisecond') "
+	  "AND (recovery_lease IS NULL OR recovery_lease < now()) "
+	  "ORDER BY id LIMIT $3::int FOR UPDATE SKIP LOCKED) "
+	  "RETURNING o.id, o.status, o.reservation_id" },
+	{ "recovery_unlease",
+	  "UPDATE orders SET recovery_lease = NULL WHERE id = ANY ($1::bigint[])" },
+	{ "recovery_delete_failed", "DELETE FROM orders WHERE id = $1::bigint AND status = 'failed'" },
+};
+
+#define NFIXED (sizeof fixed_stmts / sizeof fixed_stmts[0])
+
+static struct db_stmt all_stmts[NFIXED + 2 * LIST_VARIANTS];
+static char list_names[2 * LIST_VARIANTS][24];
+
+static char *build_where(int mask, int *nparams)
+{
+	struct buf b = { 0 };
+	int k = 0;
+
+	(void)buf_puts(&b, " FROM orders WHERE " VISIBLE);
+	if (mask & 1)
+		(void)buf_printf(&b, " AND status = $%d::text", ++k);
+	if (mask & 2)
+		(void)buf_printf(&b, " AND lower(customer_email) = lower($%d::text)", ++k);
+	if (mask & 4)
+		(void)buf_printf(&b, " AND book_id = $%d::bigint", ++k);
+	*nparams = k;
+	return buf_steal(&b);
+}
+
+void order_repo_stmts(const struct db_stmt **stmts, size_t *n)
+{
+	static int built;
+	int mask, k;
+	char *where;
+	struct buf b;
+
+	if (!built) {
+		memcpy(all_stmts, fixed_stmts, sizeof fixed_stmts);
+		for (mask = 0; mask < LIST_VARIANTS; mask++) {
+			where = build_where(mask, &k);
+			memset(&b, 0, sizeof b);
+			(void)buf_printf(&b,
+					 "SELECT " ORDER_COLS "%s ORDER BY created_at DESC, id DESC "
+					 "OFFSET $%d::bigint LIMIT $%d::bigint",
+					 where, k + 1, k + 2);
+			(void)snprintf(list_names[2 * mask], sizeof list_names[0], "order_list_%d",
+				       mask);
+			all_stmts[NFIXED + 2 * mask].name = list_names[2 * mask];
+			all_stmts[NFIXED + 2 * mask].sql = buf_steal(&b);
+			memset(&b, 0, sizeof b);
+			(void)buf_printf(&b, "SELECT count(*)%s", where);
+			(void)snprintf(list_names[2 * mask + 1], sizeof list_names[0],
+				       "order_count_%d", mask);
+			all_stmts[NFIXED + 2 * mask + 1].name = list_names[2 * mask + 1];
+			all_stmts[NFIXED + 2 * mask + 1].sql = buf_steal(&b);
+			free(where);
+		}
+		built = 1;
+	}
+	*stmts = all_stmts;
+	*n = NFIXED + 2 * LIST_VARIANTS;
+}
+
+static char *dup_or_null(const PGresult *r, int row, int col)
+{
+	char *s;
+
+	if (PQgetisnull(r, row, col))
+		return NULL;
+	s = strdup(PQgetvalue(r, row, col));
+	if (s == NULL) {
+		log_msg(LOG_ERROR, NULL, "out of memory");
+		abort();
+	}
+	return s;
+}
+
+static long long ll_value(const PGresult *r, int row, int col)
+{
+	long long v = 0;
+
+	if (!PQgetisnull(r, row, col))
+		v = strtoll(PQgetvalue(r, row, col), NULL, 10);
+	return v;
+}
+
+/* Copies row `row` (ORDER_COLS) into o. */
+static void row_to_order(const PGresult *r, int row, struct order *o)
+{
+	memset(o, 0, sizeof *o);
+	o->id = ll_value(r, row, 0);
+	o->book_id = ll_value(r, row, 1);
+	o->book_title = dup_or_null(r, row, 2);
+	o->customer_name = dup_or_null(r, row, 3);
+	o->customer_email = dup_or_null(r, row, 4);
+	o->quantity = (int)ll_value(r, row, 5);
+	o->unit_price = dup_or_null(r, row, 6);
+	o->total_price = dup_or_null(r, row, 7);
+	o->status = order_status_parse(PQgetvalue(r, row, 8));
+	o->created_at = dup_or_null(r, row, 9);
+	o->updated_at = dup_or_null(r, row, 10);
+	o->reservation_id = dup_or_null(r, row, 11);
+	o->stock_released = strcmp(PQgetvalue(r, row, 12), "t") == 0;
+}
+
+/* Runs stmt and, when it returned a row, copies it into out (DB_NOT_FOUND otherwise). */
+static enum db_status run_one_order(struct db_pool *pool, const char *stmt, int nparams,
+				    const char *const *values, struct order *out, bool idempotent)
+{
+	PGresult *r = NULL;
+	enum db_status st;
+
+	st = db_exec(pool, stmt, nparams, values, &r, idempotent);
+	if (st != DB_OK)
+		goto out;
+	if (PQntuples(r) != 1 || PQnfields(r) != ORDER_NCOLS) {
+		st = DB_NOT_FOUND;
+		goto out;
+	}
+	row_to_order(r, 0, out);
+out:
+	PQclear(r);
+	return st;
+}
+
+/* Runs a command and reports DB_NOT_FOUND when it touched no row. */
+static enum db_status run_cmd(struct db_pool *pool, const char *stmt, int nparams,
+			      const char *const *values, bool idempotent, long long *affected)
+{
+	PGresult *r = NULL;
+	enum db_status st;
+	long long n = 0;
+
+	st = db_exec(pool, stmt, nparams, values, &r, idempotent);
+	if (st != DB_OK)
+		goto out;
+	n = strtoll(PQcmdTuples(r), NULL, 10);
+	if (n == 0 && PQntuples(r) == 0)
+		st = DB_NOT_FOUND;
+out:
+	if (affected != NULL)
+		*affected = n;
+	PQclear(r);
+	return st;
+}
+
+enum db_status order_repo_insert_intent(struct db_pool *pool, const struct order_input *in,
+					const char *reservation_id, long long *id)
+{
+	char book[24], qty[16];
+	const char *v[5];
+	PGresult *r = NULL;
+	enum db_status st;
+
+	(void)snprintf(book, sizeof book, "%lld", in->book_id);
+	(void)snprintf(qty, sizeof qty, "%d", in->quantity);
+	v[0] = book;
+	v[1] = in->customer_name;
+	v[2] = in->customer_email;
+	v[3] = qty;
+	v[4] = reservation_id;
+	st = db_exec(pool, "order_insert_intent", 5, v, &r, false);
+	if (st != DB_OK)
+		goto out;
+	if (PQntuples(r) != 1) {
+		st = DB_ERROR;
+		goto out;
+	}
+	*id = ll_value(r, 0, 0);
+out:
+	PQclear(r);
+	return st;
+}
+
+enum db_status order_repo_finalize(struct db_pool *pool, long long id, const char *book_title,
+				   const char *unit_price, const char *total_price,
+				   const char *idempotency_key, struct order *out)
+{
+	char ids[24];
+	const char *v[5];
+
+	(void)snprintf(ids, sizeof ids, "%lld", id);
+	v[0] = ids;
+	v[1] = book_title;
+	v[2] = unit_price;
+	v[3] = total_price;
+	v[4] = idempotency_key;
+	/* Idempotent: a second run finds the row no longer 'reserving'. */
+	return run_one_order(pool, "order_finalize", 5, v, out, false);
+}
+
+enum db_status order_repo_discard_intent(struct db_pool *pool, long long id)
+{
+	char ids[24];
+	const char *v[1] = { ids };
+
+	(void)snprintf(ids, sizeof ids, "%lld", id);
+	return run_cmd(pool, "order_discard_intent", 1, v, true, NULL);
+}
+
+enum db_status order_repo_fail_intent(struct db_pool *pool, long long id)
+{
+	char ids[24];
+	const char *v[1] = { ids };
+
+	(void)snprintf(ids, sizeof ids, "%lld", id);
+	return run_cmd(pool, "order_fail_intent", 1, v, true, NULL);
+}
+
+enum db_status order_repo_get(struct db_pool *pool, long long id, struct order *out)
+{
+	char ids[24];
+	const char *v[1] = { ids };
+
+	(void)snprintf(ids, sizeof ids, "%lld", id);
+	return run_one_order(pool, "order_get", 1, v, out, true);
+}
+
+enum db_status order_repo_list(struct db_pool *pool, const struct order_filter *f,
+			       long long *total, struct order **items, size_t *n)
+{
+	struct db_conn *conn = NULL;
+	PGresult *r = NULL;
+	enum db_status st;
+	const char *v[5];
+	char book[24], skip[24], limit[24], name[24];
+	int mask = 0, k = 0, i, rows;
+
+	*total = 0;
+	*items = NULL;
+	*n = 0;
+	if (f->has_status) {
+		mask |= 1;
+		v[k++] = order_status_name(f->status);
+	}
+	if (f->customer_email != NULL) {
+		mask |= 2;
+		v[k++] = f->customer_email;
+	}
+	if (f->book_id > 0) {
+		mask |= 4;
+		(void)snprintf(book, sizeof book, "%lld", f->book_id);
+		v[k++] = book;
+	}
+	st = db_acquire(pool, &conn);
+	if (st != DB_OK)
+		goto out;
+	(void)snprintf(name, sizeof name, "order_count_%d", mask);
+	st = db_run(conn, name, k, v, &r);
+	if (st != DB_OK)
+		goto out;
+	*total = ll_value(r, 0, 0);
+	PQclear(r);
+	r = NULL;
+	(void)snprintf(skip, sizeof skip, "%lld", f->skip);
+	(void)snprintf(limit, sizeof limit, "%lld", f->limit);
+	v[k] = skip;
+	v[k + 1] = limit;
+	(void)snprintf(name, sizeof name, "order_list_%d", mask);
+	st = db_run(conn, name, k + 2, v, &r);
+	if (st != DB_OK)
+		goto out;
+	rows = PQntuples(r);
+	if (rows > 0) {
+		*items = calloc((size_t)rows, sizeof **items);
+		if (*items == NULL) {
+			log_msg(LOG_ERROR, NULL, "out of memory");
+			abort();
+		}
+		for (i = 0; i < rows; i++)
+			row_to_order(r, i, &(*items)[i]);
+		*n = (size_t)rows;
+	}
+out:
+	PQclear(r);
+	db_release(pool, conn);
+	return st;
+}
+
+enum db_status order_repo_set_status(struct db_pool *pool, long long id, enum order_status from,
+				     enum order_status to, struct order *out)
+{
+	char ids[24];
+	const char *v[3];
+
+	(void)snprintf(ids, sizeof ids, "%lld", id);
+	v[0] = ids;
+	v[1] = order_status_name(from);
+	v[2] = order_status_name(to);
+	/* Conditional on the old status, so running it twice cannot move twice. */
+	return run_one_order(pool, "order_set_status", 3, v, out, false);
+}
+
+enum db_status order_repo_mark_released(struct db_pool *pool, long long id)
+{
+	char ids[24];
+	const char *v[1] = { ids };
+	enum db_status st;
+
+	(void)snprintf(ids, sizeof ids, "%lld", id);
+	st = run_cmd(pool, "order_mark_released", 1, v, true, NULL);
+	return st == DB_NOT_FOUND ? DB_OK : st;
+}
+
+enum db_status order_repo_idem_claim(struct db_pool *pool, const char *key, const char *canonical,
+				     bool *claimed)
+{
+	const char *v[2] = { key, canonical };
+	PGresult *r = NULL;
+	enum db_status st;
+
+	*claimed = false;
+	st = db_exec(pool, "idem_claim", 2, v, &r, false);
+	if (st == DB_OK)
+		*claimed = PQntuples(r) == 1;
+	PQclear(r);
+	return st;
+}
+
+enum db_status order_repo_idem_get(struct db_pool *pool, const char *key, const char *canonical,
+				   struct idem_row *out)
+{
+	const char *v[2] = { key, canonical };
+	PGresult *r = NULL;
+	enum db_status st;
+
+	memset(out, 0, sizeof *out);
+	st = db_exec(pool, "idem_get", 2, v, &r, true);
+	if (st != DB_OK)
+		goto out;
+	if (PQntuples(r) != 1) {
+		st = DB_NOT_FOUND;
+		goto out;
+	}
+	out->same_body = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	out->done = strcmp(PQgetvalue(r, 0, 1), "t") == 0;
+	out->order_id = ll_value(r, 0, 2);
+out:
+	PQclear(r);
+	return st;
+}
+
+enum db_status order_repo_idem_forget(struct db_pool *pool, const char *key)
+{
+	const char *v[1] = { key };
+	enum db_status st;
+
+	st = run_cmd(pool, "idem_forget", 1, v, true, NULL);
+	return st == DB_NOT_FOUND ? DB_OK : st;
+}
+
+enum db_status order_repo_idem_expire(struct db_pool *pool, long long stale_ms, long long *deleted)
+{
+	char ms[24];
+	const char *v[1] = { ms };
+	enum db_status st;
+
+	(void)snprintf(ms, sizeof ms, "%lld", stale_ms);
+	st = run_cmd(pool, "idem_expire", 1, v, true, deleted);
+	return st == DB_NOT_FOUND ? DB_OK : st;
+}
+
+enum db_status order_repo_claim_unsettled(struct db_pool *pool, long long intent_age_ms,
+					  long long lease_ms, int limit,
+					  struct recovery_item **items, size_t *n)
+{
+	char age[24], lease[24], lim[16];
+	const char *v[3] = { age, lease, lim };
+	PGresult *r = NULL;
+	enum db_status st;
+	int i, rows;
+
+	*items = NULL;
+	*n = 0;
+	(void)snprintf(age, sizeof age, "%lld", intent_age_ms);
+	(void)snprintf(lease, sizeof lease, "%lld", lease_ms);
+	(void)snprintf(lim, sizeof lim, "%d", limit);
+	st = db_exec(pool, "recovery_claim", 3, v, &r, false);
+	if (st != DB_OK)
+		goto out;
+	rows = PQntuples(r);
+	if (rows == 0)
+		goto out;
+	*items = calloc((size_t)rows, sizeof **items);
+	if (*items == NULL) {
+		log_msg(LOG_ERROR, NULL, "out of memory");
+		abort();
+	}
+	for (i = 0; i < rows; i++) {
+		(*items)[i].id = ll_value(r, i, 0);
+		(*items)[i].status = order_status_parse(PQgetvalue(r, i, 1));
+		(void)snprintf((*items)[i].reservation_id, sizeof(*items)[i].reservation_id, "%s",
+			       PQgetvalue(r, i, 2));
+	}
+	*n = (size_t)rows;
+out:
+	PQclear(r);
+	return st;
+}
+
+enum db_status order_repo_settle(struct db_pool *pool, const struct recovery_item *item)
+{
+	char ids[24];
+	const char *v[1] = { ids };
+	enum db_status st;
+
+	(void)snprintf(ids, sizeof ids, "%lld", item->id);
+	if (item->status == ORDER_FAILED)
+		st = run_cmd(pool, "recovery_delete_failed", 1, v, true, NULL);
+	else
+		st = run_cmd(pool, "order_mark_released", 1, v, true, NULL);
+	return st == DB_NOT_FOUND ? DB_OK : st;
+}
+
+enum db_status order_repo_unlease(struct db_pool *pool, const struct recovery_item *items,
+				  size_t n)
+{
+	struct buf ids = { 0 };
+	const char *v[1];
+	enum db_status st = DB_OK;
+	size_t i;
+
+	if (n == 0)
+		goto out;
+	(void)buf_puts(&ids, "{");
+	for (i = 0; i < n; i++)
+		(void)buf_printf(&ids, "%s%lld", i > 0 ? "," : "", items[i].id);
+	(void)buf_puts(&ids, "}");
+	v[0] = ids.data;
+	st = run_cmd(pool, "recovery_unlease", 1, v, true, NULL);
+	if (st == DB_NOT_FOUND)
+		st = DB_OK;
+out:
+	buf_free(&ids);
+	return st;
+}

@@ -1,0 +1,92 @@
+/* order_repo.h - every SQL statement of the order service (orders, idempotency keys, recovery).
+ *
+ * Each function checks a connection out of the pool, runs one statement (or two for a list) and
+ * gives it back before returning, so no caller ever holds a connection across a catalog call.
+ * Results are copied out; PGresult never leaves this file. Statuses: DB_OK, DB_NOT_FOUND (no row
+ * matched), DB_FK (the referenced book does not exist), DB_UNAVAILABLE (-> 503), DB_ERROR. */
+#ifndef ORDER_REPO_H
+#define ORDER_REPO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/db.h"
+#include "order.h"
+
+/* The statements to prepare on every pool connection (static storage, built on first call;
+ * call once from main before threads start). */
+void order_repo_stmts(const struct db_stmt **stmts, size_t *n);
+
+/* Records a new order as an intent: status 'reserving', the given reservation id, no prices.
+ * DB_OK with *id; DB_FK when the book does not exist. */
+enum db_status order_repo_insert_intent(struct db_pool *pool, const struct order_input *in,
+					const char *reservation_id, long long *id);
+
+/* Turns an intent into a pending order (title, prices) only if it is still 'reserving', and in
+ * the same statement marks the idempotency key (may be NULL) done for it. DB_OK with *out;
+ * DB_NOT_FOUND when recovery claimed the intent meanwhile. */
+enum db_status order_repo_finalize(struct db_pool *pool, long long id, const char *book_title,
+				   const char *unit_price, const char *total_price,
+				   const char *idempotency_key, struct order *out);
+
+/* Deletes an intent whose reservation is known to be released ('reserving' or 'failed'). */
+enum db_status order_repo_discard_intent(struct db_pool *pool, long long id);
+/* Marks a still-'reserving' intent 'failed' so recovery releases it without waiting its age. */
+enum db_status order_repo_fail_intent(struct db_pool *pool, long long id);
+
+/* A visible order (internal statuses are reported as DB_NOT_FOUND). */
+enum db_status order_repo_get(struct db_pool *pool, long long id, struct order *out);
+
+/* One page of visible orders, newest first, and the total count of matches. *items is a
+ * malloc'd array of *n orders (free each with order_clear, then free the array). */
+enum db_status order_repo_list(struct db_pool *pool, const struct order_filter *f,
+			       long long *total, struct order **items, size_t *n);
+
+/* Moves an order from `from` to `to` only if it is still in `from` (optimistic). A move to
+ * cancelled also sets stock_released=false (true for orders that never held a reservation).
+ * DB_OK with *out; DB_NOT_FOUND when the status changed meanwhile (or the order vanished). */
+enum db_status order_repo_set_status(struct db_pool *pool, long long id, enum order_status from,
+				     enum order_status to, struct order *out);
+
+/* Records that the cancelled order's stock is back in the catalog (no-op if already). */
+enum db_status order_repo_mark_released(struct db_pool *pool, long long id);
+
+/* Idempotency keys. claim: inserts (key, md5(canonical)) as in progress; *claimed tells whether
+ * this call created it. */
+enum db_status order_repo_idem_claim(struct db_pool *pool, const char *key, const char *canonical,
+				     bool *claimed);
+
+struct idem_row {
+	bool same_body;     /* the stored hash equals md5(canonical) */
+	bool done;          /* state 'done' (else in progress) */
+	long long order_id; /* 0 while in progress */
+};
+/* Reads a key. DB_NOT_FOUND when it does not exist (any more). */
+enum db_status order_repo_idem_get(struct db_pool *pool, const char *key, const char *canonical,
+				   struct idem_row *out);
+/* Forgets an in-progress key (the request failed, so its retry runs anew). */
+enum db_status order_repo_idem_forget(struct db_pool *pool, const char *key);
+/* Deletes in-progress keys older than stale_ms and done keys older than 25 hours. */
+enum db_status order_repo_idem_expire(struct db_pool *pool, long long stale_ms, long long *deleted);
+
+/* Recovery. A claimed unsettled order. */
+struct recovery_item {
+	long long id;
+	enum order_status status; /* ORDER_FAILED or ORDER_CANCELLED after the claim */
+	char reservation_id[65];
+};
+/* Claims up to limit unsettled orders for lease_ms: intents ('reserving') created more than
+ * intent_age_ms ago become 'failed'; failed intents and cancelled orders whose stock is not yet
+ * released are included as they are. Rows another replica holds (row lock or live lease) are
+ * skipped. *items is malloc'd (free it). */
+enum db_status order_repo_claim_unsettled(struct db_pool *pool, long long intent_age_ms,
+					  long long lease_ms, int limit,
+					  struct recovery_item **items, size_t *n);
+/* After a successful release: deletes a failed intent, or marks a cancelled order released. */
+enum db_status order_repo_settle(struct db_pool *pool, const struct recovery_item *item);
+
+/* Gives up the lease of rows a pass could not settle, so the next pass retries them. */
+enum db_status order_repo_unlease(struct db_pool *pool, const struct recovery_item *items,
+				  size_t n);
+
+#endif

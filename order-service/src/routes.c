@@ -1,0 +1,16 @@
+/* routes.c - every route of the order service, in one table. */
+#include "routes.h"
+
+#include "common/ops.h"
+#include "order_http.h"
+
+const struct http_route order_routes[] = {
+	OPS_ROUTES,
+	{ "POST", "/orders", order_http_create },
+	{ "GET", "/orders", order_http_list },
+	{ "GET", "/orders/{order_id}", order_http_get },
+	{ "PATCH", "/orders/{order_id}/status", order_http_set_status },
+	{ "GET", "/orders/{order_id}/book", order_http_get_book },
+};
+
+const size_t order_nroutes = sizeof order_routes / sizeof order_routes[0];

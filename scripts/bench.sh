@@ -1,0 +1,416 @@
+#!/usr/bin/env bash
+# bench.sh - `make bench`: load-test both services on loopback against a large seeded catalogue and
+# compare them with pgbench on the same PostgreSQL server, in one run.
+#
+# Steps: Release build in build-bench/ -> private PostgreSQL under .bench/pg -> database `bookstore`
+# migrated (`catalog-service --migrate`) and seeded with BENCH_BOOKS synthetic books
+# (scripts/gen-books.sh) -> pgbench -S / -N (database `pgbench`, scale 10, same client count) ->
+# catalog-service + order-service (LOG_LEVEL=warn) -> one wrk run per case (bench/*.lua) ->
+# table on stdout, in .bench/results.md and (full runs) in the "Latest figures" section of
+# docs/performance.md. Everything started here is stopped by PID on exit, also on failure.
+#
+# Environment (all optional):
+#   BENCH_QUICK=1          100,000 books, 3 s per case, no warm-up, docs not rewritten
+#   BENCH_BOOKS            catalogue size (default 1000000; quick 100000)
+#   BENCH_SECONDS          seconds per case (default 10; quick 3)
+#   BENCH_WARMUP           warm-up seconds per case, not measured (default 2; quick 0)
+#   BENCH_CONNECTIONS      wrk connections = pgbench clients (default 32)
+#   BENCH_WRK_THREADS      wrk threads = pgbench threads (default 2)
+#   HTTP_THREADS           service worker threads (default 4)
+#   DB_POOL_SIZE           service pool size (default: = HTTP_THREADS)
+#   BENCH_SWEEP="2 4 8"    run every case for each HTTP_THREADS value (pool follows unless set)
+#   BENCH_CASES="get_book post_order"  only these cases (names: see CASES below)
+#   BENCH_SEARCH, BENCH_AUTHOR  fix the search term / author (default: picked from the data so
+#                          that they match at most 1,000 books)
+#   BENCH_KEEP_DB=1        reuse .bench/pg and its seeded catalogue when it already has enough books
+#   BENCH_WRITE_DOCS=0|1   rewrite docs/performance.md (default 1, quick 0)
+#   BENCH_GEN              catalogue generator (default scripts/gen-books.sh; args: N DATABASE_URL)
+#   BENCH_SKIP_BUILD=1     use the existing build-bench/ binaries
+#   BENCH_PGBENCH=0        skip pgbench (ratios then print as "-")
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+quick=${BENCH_QUICK:-0}
+if [ "$quick" = 1 ]; then
+  books=${BENCH_BOOKS:-100000}; secs=${BENCH_SECONDS:-3}; warm=${BENCH_WARMUP:-0}
+  write_docs=${BENCH_WRITE_DOCS:-0}
+else
+  books=${BENCH_BOOKS:-1000000}; secs=${BENCH_SECONDS:-10}; warm=${BENCH_WARMUP:-2}
+  write_docs=${BENCH_WRITE_DOCS:-1}
+fi
+conns=${BENCH_CONNECTIONS:-32}
+wthreads=${BENCH_WRK_THREADS:-2}
+sweep=${BENCH_SWEEP:-${HTTP_THREADS:-4}}
+pool_fixed=${DB_POOL_SIZE:-}
+only=${BENCH_CASES:-}
+keep_db=${BENCH_KEEP_DB:-0}
+gen=${BENCH_GEN:-$root/scripts/gen-books.sh}
+run_pgbench=${BENCH_PGBENCH:-1}
+work=$root/.bench
+build=${BENCH_BUILD_DIR:-$root/build-bench}
+pgdir=$work/pg
+stocked=1000      # ids 1..stocked get plenty of stock; POST /orders buys only these
+customers=1000    # bench-1@example.com .. bench-1000@example.com
+
+# name | script | label | kind (read: ratio to pgbench -S, write: to -N) | service
+CASES=(
+  "get_book|get_book.lua|GET /books/{id}|read|catalog"
+  "list|list_books.lua|GET /books?limit=20|read|catalog"
+  "search|search_books.lua|GET /books?search=TERM&limit=20|read|catalog"
+  "author|author_books.lua|GET /books?author=AUTHOR|read|catalog"
+  "sort|sort_price.lua|GET /books?sort=-price&limit=20|read|catalog"
+  "post_book|post_book.lua|POST /books|write|catalog"
+  "put_book|put_book.lua|PUT /books/{id}|write|catalog"
+  "post_order|post_order.lua|POST /orders|write|order"
+  "list_orders|list_orders.lua|GET /orders?customer_email=…|read|order"
+)
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "FAILED: $*"; exit 1; }
+
+for tool in cmake wrk pgbench psql curl awk; do
+  command -v "$tool" >/dev/null || die "$tool not found (apt-get install -y cmake wrk postgresql-client curl)"
+done
+
+mkdir -p "$work"
+
+# ---------------------------------------------------------------- cleanup (trap, by PID only)
+catalog_pid=""; order_pid=""; pg_started=0
+stop_pid() { # stop_pid PID NAME: SIGTERM, wait up to 15 s, then SIGKILL
+  local pid=$1 name=$2
+  [ -n "$pid" ] || return 0
+  kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then log "$name did not stop in 15 s, SIGKILL"; kill -KILL "$pid" 2>/dev/null || true; fi
+  wait "$pid" 2>/dev/null || true
+}
+stop_services() {
+  stop_pid "$order_pid" order-service; order_pid=""
+  stop_pid "$catalog_pid" catalog-service; catalog_pid=""
+}
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  stop_services
+  # the data folder stays (BENCH_KEEP_DB=1 reuses it; a normal run deletes it at its start)
+  if [ "$pg_started" = 1 ]; then timeout 60 "$root/scripts/pg.sh" stop "$pgdir" || true; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------- build
+if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
+  log "building Release into build-bench/"
+  timeout 900 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >"$work/cmake.log" 2>&1 \
+    || { tail -30 "$work/cmake.log" >&2; die "cmake configure"; }
+  timeout 1200 cmake --build "$build" --target catalog-service order-service -j"$(nproc)" >>"$work/cmake.log" 2>&1 \
+    || { grep -m20 -E 'error|Error' "$work/cmake.log" >&2; die "build (see .bench/cmake.log)"; }
+fi
+catalog_bin=$build/catalog-service/catalog-service
+order_bin=$build/order-service/order-service
+if [ ! -x "$catalog_bin" ] || [ ! -x "$order_bin" ]; then die "binaries missing in $build"; fi
+
+# ---------------------------------------------------------------- PostgreSQL
+if [ "$keep_db" != 1 ]; then
+  timeout 60 "$root/scripts/pg.sh" stop "$pgdir" >/dev/null 2>&1 || true
+  rm -rf "$pgdir"
+fi
+log "starting PostgreSQL under .bench/pg"
+pg_started=1
+admin_url=$(timeout 120 "$root/scripts/pg.sh" start "$pgdir") || die "PostgreSQL start"
+base_url=${admin_url%/*}
+db_url=$base_url/bookstore
+pgb_url=$base_url/pgbench
+psql_q() { timeout "${PSQL_TIMEOUT:-600}" psql "$db_url" -X -q -t -A -v ON_ERROR_STOP=1 "$@"; }
+
+have_books=0
+if [ "$keep_db" = 1 ] && psql "$admin_url" -X -tA -c "SELECT 1 FROM pg_database WHERE datname='bookstore'" | grep -q 1; then
+  have_books=$(psql_q -c "SELECT count(*) FROM books" 2>/dev/null || echo 0)
+fi
+if [ "$have_books" -ge "$books" ]; then
+  log "reusing the seeded catalogue ($have_books books)"
+else
+  psql "$admin_url" -X -q -v ON_ERROR_STOP=1 -c "DROP DATABASE IF EXISTS bookstore" -c "CREATE DATABASE bookstore" \
+    || die "create database"
+  log "migrating"
+  DATABASE_URL=$db_url MIGRATIONS_DIR=$root/db/migrations LOG_LEVEL=warn timeout 300 "$catalog_bin" --migrate \
+    >"$work/migrate.log" 2>&1 || { cat "$work/migrate.log" >&2; die "migration"; }
+  [ -x "$gen" ] || [ -f "$gen" ] || die "generator $gen missing (set BENCH_GEN)"
+  log "seeding $books books with $(basename "$gen")"
+  t0=$(date +%s)
+  timeout 3600 bash "$gen" "$books" "$db_url" >"$work/seed.log" 2>&1 || { tail -20 "$work/seed.log" >&2; die "seeding"; }
+  log "seeded in $(( $(date +%s) - t0 )) s"
+fi
+# Stock for the order case, fresh statistics, visibility map for index-only scans, no checkpoint
+# in the middle of a measurement.
+psql_q -c "UPDATE books SET quantity = 1000000 WHERE id <= $stocked" \
+  -c "VACUUM (ANALYZE) books" -c "CHECKPOINT" >/dev/null || die "preparing the catalogue"
+read -r nbooks minid maxid < <(psql_q -F ' ' -c "SELECT count(*), min(id), max(id) FROM books")
+log "catalogue: $nbooks books, ids $minid..$maxid"
+[ "$nbooks" -ge "$books" ] || die "expected at least $books books, found $nbooks"
+[ "$minid" = 1 ] || log "warning: ids do not start at 1; GET /books/{id} will see 404s"
+books_max=$books   # the seeded ids 1..books (later POSTs may leave gaps above)
+
+# ------------------------------------------------------- search term and author (<= 1000 matches)
+like_count() { # like_count COLUMN-EXPR TERM -> matches, capped at 1001
+  psql "$db_url" -X -q -t -A -v ON_ERROR_STOP=1 -v term="$2" <<SQL
+SELECT count(*) FROM (SELECT 1 FROM books WHERE $1 LIMIT 1001) s;
+SQL
+}
+pat="'%' || replace(replace(replace(:'term', '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%'"
+search_term=${BENCH_SEARCH:-}
+search_n="?"
+if [ -z "$search_term" ]; then
+  best=""; best_n=0
+  # candidates: words of sampled titles and their prefixes, word pairs, whole titles, authors
+  while IFS= read -r w; do
+    [ -n "$w" ] || continue
+    n=$(like_count "lower(title) LIKE lower($pat) OR lower(author) LIKE lower($pat) OR isbn LIKE $pat" "$w")
+    if [ "$n" -le 1000 ] && [ "$n" -gt "$best_n" ]; then best=$w; best_n=$n; fi
+  done < <(psql_q -c "SELECT title || chr(10) || author FROM books WHERE id IN (SELECT (1 + (g * 104729) % $books_max) FROM generate_series(1, 8) g)" \
+             | tr -c 'A-Za-z0-9 \n' ' ' | awk '
+                 { print $0; n = split($0, a, " ")
+                   for (i = 1; i <= n; i++) {
+                     if (length(a[i]) >= 4) for (j = 4; j <= length(a[i]) && j <= 8; j++) print substr(a[i], 1, j)
+                     if (i < n) print a[i] " " a[i + 1] } }' | sort -u | head -80)
+  [ -n "$best" ] || { best=$(psql_q -c "SELECT title FROM books WHERE id = $minid"); best_n=1; }
+  search_term=$best; search_n=$best_n
+else
+  search_n=$(like_count "lower(title) LIKE lower($pat) OR lower(author) LIKE lower($pat) OR isbn LIKE $pat" "$search_term")
+fi
+author=${BENCH_AUTHOR:-}
+author_n="?"
+if [ -z "$author" ]; then
+  best=""; best_n=0
+  while IFS= read -r a; do
+    [ -n "$a" ] || continue
+    n=$(like_count "lower(author) LIKE lower($pat)" "$a")
+    if [ "$n" -le 1000 ] && [ "$n" -gt "$best_n" ]; then best=$a; best_n=$n; fi
+  done < <(psql_q -c "SELECT DISTINCT author FROM books WHERE id IN (SELECT (1 + (g * 7919) % $books_max) FROM generate_series(1, 12) g)")
+  author=$best; author_n=$best_n
+else
+  author_n=$(like_count "lower(author) LIKE lower($pat)" "$author")
+fi
+log "search term '$search_term' matches $search_n books; author '$author' matches $author_n books"
+
+# ---------------------------------------------------------------- pgbench (the limits)
+pg_s_tps=""; pg_n_tps=""
+declare -A R   # results: R[<case>@<threads>,field]
+pct_from_logs() { # pct_from_logs PREFIX -> "p50_ms p99_ms" from pgbench per-transaction logs
+  cat "$1".* 2>/dev/null | awk '{print $3}' | sort -n | awk '
+    { v[NR] = $1 }
+    END { if (NR == 0) { print "- -"; exit }
+          i50 = int(NR * 0.50); if (i50 < 1) i50 = 1; i99 = int(NR * 0.99); if (i99 < 1) i99 = 1
+          printf "%.2f %.2f\n", v[i50] / 1000, v[i99] / 1000 }'
+}
+run_pgbench_case() { # run_pgbench_case NAME FLAG
+  local name=$1 flag=$2 out prefix
+  prefix=$work/pgblog/$name
+  rm -rf "$work/pgblog"; mkdir -p "$work/pgblog"
+  out=$(cd "$work/pgblog" && timeout $((secs + 120)) pgbench "$flag" -M prepared -c "$conns" -j "$wthreads" \
+          -T "$secs" --log --log-prefix="$prefix" "$pgb_url" 2>&1) || { echo "$out" >&2; die "pgbench $flag"; }
+  local tps errs
+  tps=$(echo "$out" | awk '/^tps = / {print $3; exit}')
+  errs=$(echo "$out" | awk '/number of failed transactions:/ {print $5; exit}')
+  read -r p50 p99 < <(pct_from_logs "$prefix")
+  [ -n "$tps" ] || { echo "$out" >&2; die "pgbench $flag: no tps"; }
+  R[$name,rps]=$(printf '%.1f' "$tps"); R[$name,p50]=$p50; R[$name,p99]=$p99; R[$name,err]=${errs:-0}
+  rm -rf "$work/pgblog"
+}
+if [ "$run_pgbench" = 1 ]; then
+  log "pgbench -i -s 10 (database pgbench)"
+  psql "$admin_url" -X -q -v ON_ERROR_STOP=1 -c "DROP DATABASE IF EXISTS pgbench" -c "CREATE DATABASE pgbench" \
+    || die "create pgbench database"
+  timeout 600 pgbench -i -q -s 10 "$pgb_url" >"$work/pgbench-init.log" 2>&1 || { cat "$work/pgbench-init.log" >&2; die "pgbench -i"; }
+  psql "$pgb_url" -X -q -c CHECKPOINT
+  log "pgbench -S -M prepared -c $conns -j $wthreads -T $secs"
+  run_pgbench_case pg_S -S; pg_s_tps=${R[pg_S,rps]}
+  log "pgbench -N -M prepared -c $conns -j $wthreads -T $secs"
+  run_pgbench_case pg_N -N; pg_n_tps=${R[pg_N,rps]}
+  log "pgbench: -S $pg_s_tps tps, -N $pg_n_tps tps"
+fi
+
+# ---------------------------------------------------------------- services
+free_port() {
+  local p
+  for _ in $(seq 1 100); do
+    p=$((20000 + RANDOM % 30000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+  done
+  die "no free port"
+}
+wait_health() { # wait_health PORT PID NAME
+  for _ in $(seq 1 100); do
+    kill -0 "$2" 2>/dev/null || { tail -20 "$work/$3.log" >&2; die "$3 exited at start"; }
+    curl -fsS -m 1 "http://127.0.0.1:$1/health" >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  die "$3 not healthy after 20 s"
+}
+start_services() { # start_services HTTP_THREADS POOL
+  local t=$1 p=$2
+  catalog_port=$(free_port)
+  DATABASE_URL=$db_url PORT=$catalog_port HTTP_THREADS=$t DB_POOL_SIZE=$p LOG_LEVEL=warn \
+    "$catalog_bin" >"$work/catalog.log" 2>&1 &
+  catalog_pid=$!
+  wait_health "$catalog_port" "$catalog_pid" catalog
+  order_port=$(free_port)
+  while [ "$order_port" = "$catalog_port" ]; do order_port=$(free_port); done
+  DATABASE_URL=$db_url PORT=$order_port HTTP_THREADS=$t DB_POOL_SIZE=$p LOG_LEVEL=warn \
+    CATALOG_SERVICE_URL=http://127.0.0.1:$catalog_port "$order_bin" >"$work/order.log" 2>&1 &
+  order_pid=$!
+  wait_health "$order_port" "$order_pid" order
+  log "catalog pid $catalog_pid :$catalog_port, order pid $order_pid :$order_port (HTTP_THREADS=$t DB_POOL_SIZE=$p)"
+}
+status_kb() { # status_kb PID FIELD -> kB value or 0
+  local v=""
+  if [ -n "$1" ] && [ -r "/proc/$1/status" ]; then
+    v=$(awk -v f="$2:" '$1 == f {print $2; exit}' "/proc/$1/status" 2>/dev/null || true)
+  fi
+  echo "${v:-0}"
+}
+sample_rss() { # sample_rss SECONDS OUTFILE: max VmRSS (kB) of both services, every 0.25 s
+  local n=$(( $1 * 4 )) c=0 o=0 v
+  for _ in $(seq 1 "$n"); do
+    v=$(status_kb "$catalog_pid" VmRSS); [ "$v" -gt "$c" ] && c=$v
+    v=$(status_kb "$order_pid" VmRSS); [ "$v" -gt "$o" ] && o=$v
+    sleep 0.25
+  done
+  echo "$c $o" >"$2"
+}
+run_id_next() { # a 0..999 id per wrk invocation, persisted, so POST /books ISBNs never repeat
+  local f=$work/run-id n
+  n=$(cat "$f" 2>/dev/null || echo 0)
+  n=$(( (n + 1) % 1000 ))
+  echo "$n" >"$f"
+  echo "$n"
+}
+run_wrk() { # run_wrk SCRIPT PORT SECONDS -> the BENCH_RESULT line
+  BENCH_LUA_DIR=$root/bench BENCH_BOOKS=$books_max BENCH_STOCKED=$stocked BENCH_CUSTOMERS=$customers \
+  BENCH_RUN_ID=$(run_id_next) BENCH_SEARCH=$search_term BENCH_AUTHOR=$author \
+    timeout $(($3 + 60)) wrk -t "$wthreads" -c "$conns" -d "${3}s" --timeout 5s -s "$root/bench/$1" \
+      "http://127.0.0.1:$2" 2>&1 | tee -a "$work/wrk.log" | grep '^BENCH_RESULT' || true
+}
+field() { # field LINE KEY
+  echo "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k {sub(/^[^=]*=/, ""); print; exit}'
+}
+
+: >"$work/wrk.log"
+declare -a ROWS=()
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+for t in $sweep; do
+  pool=${pool_fixed:-$t}
+  start_services "$t" "$pool"
+  for c in "${CASES[@]}"; do
+    IFS='|' read -r name script label kind svc <<<"$c"
+    if [ -n "$only" ] && ! [[ " $only " == *" $name "* ]]; then continue; fi
+    port=$catalog_port; [ "$svc" = order ] && port=$order_port
+    if [ "$warm" -gt 0 ]; then run_wrk "$script" "$port" "$warm" >/dev/null; fi
+    sample_rss "$secs" "$work/rss" &
+    sampler=$!
+    echo "=== $name threads=$t" >>"$work/wrk.log"
+    line=$(run_wrk "$script" "$port" "$secs")
+    wait "$sampler" || true
+    read -r rss_c rss_o <"$work/rss"
+    kill -0 "$catalog_pid" 2>/dev/null || { tail -20 "$work/catalog.log" >&2; die "catalog-service died during $name"; }
+    kill -0 "$order_pid" 2>/dev/null || { tail -20 "$work/order.log" >&2; die "order-service died during $name"; }
+    [ -n "$line" ] || { tail -20 "$work/wrk.log" >&2; die "wrk gave no result for $name"; }
+    k="$name@$t"
+    R[$k,rps]=$(field "$line" rps); R[$k,p50]=$(field "$line" p50_ms); R[$k,p99]=$(field "$line" p99_ms)
+    R[$k,err]=$(( $(field "$line" non2xx) + $(field "$line" sockerr) ))
+    R[$k,st]=$(field "$line" statuses); R[$k,rssc]=$rss_c; R[$k,rsso]=$rss_o
+    R[$k,label]=$label; R[$k,kind]=$kind
+    ROWS+=("$k")
+    log "$(printf '%-12s t=%-3s %9s req/s  p50 %7s ms  p99 %7s ms  errors %s  [%s]' "$name" "$t" \
+      "${R[$k,rps]}" "${R[$k,p50]}" "${R[$k,p99]}" "${R[$k,err]}" "${R[$k,st]}")"
+    if [ "${R[$k,err]}" != 0 ]; then log "  first non-2xx body: $(echo "$line" | sed 's/.* sample=//')"; fi
+  done
+  R[hwm@$t,c]=$(status_kb "$catalog_pid" VmHWM); R[hwm@$t,o]=$(status_kb "$order_pid" VmHWM)
+  R[rss@$t,c]=$(status_kb "$catalog_pid" VmRSS); R[rss@$t,o]=$(status_kb "$order_pid" VmRSS)
+  stop_services
+done
+
+# ---------------------------------------------------------------- report
+mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+ratio() { # ratio RPS BASE
+  if [ -z "$2" ] || [ -z "$1" ]; then echo "-"; else awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; fi
+}
+verdict() { # verdict KEY: the target this row has and whether it is met
+  local name=${1%@*} rps=${R[$1,rps]} p99=${R[$1,p99]} err=${R[$1,err]}
+  case $name in
+    get_book) [ -n "$pg_s_tps" ] || { echo "≥0.5x -S: n/a"; return; }
+      awk -v a="$rps" -v b="$pg_s_tps" 'BEGIN { print (a >= 0.5 * b ? "≥0.5x -S: ok" : "≥0.5x -S: MISS") }' ;;
+    list|search|author|sort)
+      awk -v p="$p99" 'BEGIN { print (p <= 25 ? "p99≤25ms: ok" : "p99≤25ms: MISS") }' ;;
+    post_order)
+      awk -v a="$rps" -v b="${pg_n_tps:-0}" -v p="$p99" -v e="$err" 'BEGIN {
+        r = (b > 0 ? (a >= 0.3 * b ? "ok" : "MISS") : "n/a")
+        printf "≥0.3x -N: %s; p99≤50ms: %s; 0 errors: %s\n", r, (p <= 50 ? "ok" : "MISS"), (e == 0 ? "ok" : "MISS") }' ;;
+    *) echo "" ;;
+  esac
+}
+table() {
+  echo "| endpoint | threads/pool | req/s | p50 ms | p99 ms | errors | ratio to pgbench | catalog RSS MB | order RSS MB | target |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"
+  local k base label
+  for k in "${ROWS[@]}"; do
+    base=$pg_s_tps; [ "${R[$k,kind]}" = write ] && base=$pg_n_tps
+    label=${R[$k,label]}
+    label=${label//TERM/$search_term}; label=${label//AUTHOR/$author}
+    local t=${k#*@}
+    printf '| `%s` | %s/%s | %s | %s | %s | %s | %s (%s) | %s | %s | %s |\n' "$label" "$t" "${pool_fixed:-$t}" \
+      "${R[$k,rps]}" "${R[$k,p50]}" "${R[$k,p99]}" "${R[$k,err]}" "$(ratio "${R[$k,rps]}" "$base")" \
+      "$([ "${R[$k,kind]}" = write ] && echo "-N" || echo "-S")" \
+      "$(mb "${R[$k,rssc]}")" "$(mb "${R[$k,rsso]}")" "$(verdict "$k")"
+  done
+  if [ "$run_pgbench" = 1 ]; then
+    printf '| `pgbench -S -M prepared` | %s clients | %s | %s | %s | %s | 1.00x | | | |\n' "$conns" "${R[pg_S,rps]}" "${R[pg_S,p50]}" "${R[pg_S,p99]}" "${R[pg_S,err]}"
+    printf '| `pgbench -N -M prepared` | %s clients | %s | %s | %s | %s | 1.00x | | | |\n' "$conns" "${R[pg_N,rps]}" "${R[pg_N,p50]}" "${R[pg_N,p99]}" "${R[pg_N,err]}"
+  fi
+  echo
+  local tt hw_c hw_o ok
+  for tt in $sweep; do
+    hw_c=${R[hwm@$tt,c]:-0}; hw_o=${R[hwm@$tt,o]:-0}
+    ok=$(awk -v a="$hw_c" -v b="$hw_o" 'BEGIN { print (a <= 20480 && b <= 20480 ? "ok" : "MISS") }')
+    echo "Peak RSS (VmHWM) after all cases, HTTP_THREADS=$tt: catalog $(mb "$hw_c") MB, order $(mb "$hw_o") MB (target ≤ 20 MB: $ok); VmRSS at the end: catalog $(mb "${R[rss@$tt,c]:-0}") MB, order $(mb "${R[rss@$tt,o]:-0}") MB."
+  done
+}
+machine() {
+  local cpu mem
+  cpu=$(awk -F: '/^model name/ {sub(/^ +/, "", $2); print $2; exit}' /proc/cpuinfo)
+  mem=$(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
+  echo "- Date: $(date -u +%Y-%m-%dT%H:%MZ); commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$root" diff --quiet 2>/dev/null || echo ' (+ uncommitted changes)')"
+  echo "- Machine: $cpu, $(nproc) cores, $mem RAM, $(uname -sr)"
+  echo "- $(psql "$admin_url" -X -tA -c 'SHOW server_version' | sed 's/^/PostgreSQL /') (shared_buffers $(psql "$admin_url" -X -tA -c 'SHOW shared_buffers'), fsync $(psql "$admin_url" -X -tA -c 'SHOW fsync'), synchronous_commit $(psql "$admin_url" -X -tA -c 'SHOW synchronous_commit')); $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}')"
+  echo "- Catalogue: $nbooks books (generator $(basename "$gen")); search term \`$search_term\` ($search_n matches), author \`$author\` ($author_n matches)"
+  echo "- Load average before the services started: $load_before (should be near 0)"
+  echo "- Load: wrk -t $wthreads -c $conns, ${secs} s per case after ${warm} s warm-up; pgbench -c $conns -j $wthreads -T $secs, scale 10; services LOG_LEVEL=warn, Release build"
+}
+report=$work/results.md
+{
+  echo "### Run of $(date -u +%Y-%m-%d)$([ "$quick" = 1 ] && echo ' (BENCH_QUICK)')"
+  echo
+  machine
+  echo
+  table
+} >"$report"
+echo
+cat "$report"
+
+if [ "$write_docs" = 1 ]; then
+  doc=$root/docs/performance.md
+  [ -f "$doc" ] || die "$doc missing"
+  tmp=$(mktemp)
+  awk -v rep="$report" '
+    /^## Latest figures/ { print; print ""; while ((getline l < rep) > 0) print l; print ""; skip = 1; next }
+    skip && /^## / { skip = 0 }
+    !skip { print }' "$doc" >"$tmp"
+  grep -q '^## Latest figures' "$tmp" || { printf '\n## Latest figures\n\n' >>"$tmp"; cat "$report" >>"$tmp"; }
+  cat "$tmp" >"$doc"; rm -f "$tmp"
+  log "docs/performance.md updated"
+fi
+log "done"

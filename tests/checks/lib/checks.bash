@@ -1,0 +1,51 @@
+# checks.bash - shared helpers for tests/checks/*.sh (sourced; ctest globs only tests/checks/*.sh,
+# so this file is not a test of its own).
+# shellcheck shell=bash
+
+SOURCE_DIR=${SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}
+BUILD_DIR=${BUILD_DIR:-$SOURCE_DIR/build}
+CATALOG_BIN=${CATALOG_BIN:-$BUILD_DIR/catalog-service/catalog-service}
+ORDER_BIN=${ORDER_BIN:-$BUILD_DIR/order-service/order-service}
+TEST_TMPDIR=${TEST_TMPDIR:-$BUILD_DIR/test-tmp}
+PG_SCRIPT=${PG_SCRIPT:-$SOURCE_DIR/scripts/pg.sh}
+MIGRATIONS_DIR=${MIGRATIONS_DIR:-$SOURCE_DIR/db/migrations}
+SEED_FILE=${SEED_FILE:-$SOURCE_DIR/db/seed/books.sql}
+mkdir -p "$TEST_TMPDIR"
+
+check_failed=0
+ok() { echo "PASS  $*"; }
+bad() { echo "FAIL  $*"; check_failed=1; }
+die() { echo "FAIL  $*"; exit 1; }
+finish() { if [ "$check_failed" = 0 ]; then echo "all passed"; exit 0; else echo "some checks FAILED"; exit 1; fi; }
+
+port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+free_port() {
+  local p
+  for _ in $(seq 1 100); do
+    p=$((10000 + RANDOM % 22000)) # below the ephemeral range (32768+) used by outgoing connections
+    port_taken "$p" || { echo "$p"; return; }
+  done
+  return 1
+}
+# wait_200 URL SECONDS: poll until URL answers 200.
+wait_200() {
+  local t=$(( $2 * 20 ))
+  for _ in $(seq 1 "$t"); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$1" 2>/dev/null)" = 200 ] && return 0
+    sleep 0.05
+  done
+  return 1
+}
+# fresh_db NAME: a new empty database on the fixture PostgreSQL (TEST_PG_URL_FILE, else a private
+# server under TEST_TMPDIR); prints its URL.
+fresh_db() {
+  local base name=$1
+  if [ -n "${TEST_PG_URL_FILE:-}" ] && [ -s "$TEST_PG_URL_FILE" ]; then
+    base=$(cat "$TEST_PG_URL_FILE")
+  else
+    base=$("$PG_SCRIPT" start "$TEST_TMPDIR/pg-$name") || return 1
+  fi
+  psql "$base" -qc "drop database if exists $name with (force)" >/dev/null 2>&1 || true
+  psql "$base" -qc "create database $name" >/dev/null || return 1
+  echo "${base%/*}/$name"
+}

@@ -1,0 +1,570 @@
+/* test_catalog_books.c - the books API against a real PostgreSQL and the real catalog-service:
+ * CRUD, search, filters, sort, pagination, totals, ISBN rules, concurrent duplicate inserts. */
+#include "test_catalog_common.h"
+
+/* The ids of the books in r's page, in order, as "1,2,3". */
+static void page_ids(const struct ts_resp *r, char *out, size_t len)
+{
+	const json_t *books = json_object_get(r->json, "books");
+	size_t i;
+	const json_t *b;
+	size_t used = 0;
+
+	out[0] = '\0';
+	json_array_foreach(books, i, b) {
+		int n = snprintf(out + used, len - used, "%s%lld", i ? "," : "",
+				 (long long)json_integer_value(json_object_get(b, "id")));
+		if (n < 0 || (size_t)n >= len - used)
+			break;
+		used += (size_t)n;
+	}
+}
+
+START_TEST(test_list_seeded_books_default_page_and_total)
+{
+	struct ts_resp r;
+	const json_t *first;
+
+	c_req(&r, "GET", NULL, "/books");
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_int_eq(ts_int(r.json, "total"), 10);
+	ck_assert_int_eq(json_array_size(json_object_get(r.json, "books")), 10);
+	first = json_array_get(json_object_get(r.json, "books"), 0);
+	ck_assert_str_eq(ts_str(first, "title"), "Clean Code");
+	ck_assert_str_eq(ts_str(first, "author"), "Robert C. Martin");
+	ck_assert_str_eq(ts_str(first, "isbn"), "9780132350884");
+	ck_assert_str_eq(ts_str(first, "price"), "44.99");
+	ck_assert_int_eq(json_object_size(first), 9);
+	ck_assert_ptr_nonnull(strchr(ts_str(first, "created_at"), 'T'));
+	ck_assert(ts_str(first, "created_at")[strlen(ts_str(first, "created_at")) - 1] == 'Z');
+	ts_resp_free(&r);
+
+	c_req(&r, "GET", NULL, "/books?skip=8&limit=5");
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_int_eq(ts_int(r.json, "total"), 10);
+	ck_assert_int_eq(json_array_size(json_object_get(r.json, "books")), 2);
+	ts_resp_free(&r);
+
+	c_req(&r, "GET", NULL, "/books?skip=100");
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_int_eq(ts_int(r.json, "total"), 10);
+	ck_assert_int_eq(json_array_size(json_object_get(r.json, "books")), 0);
+	ts_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_get_book_found_missing_and_bad_id)
+{
+	struct ts_resp r;
+
+	c_req(&r, "GET", NULL, "/books/3");
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(ts_str(r.json, "title"), "Design Patterns");
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/books/999999");
+	c_assert_detail(&r, 404, "Book not found");
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/books/-1");
+	c_assert_detail(&r, 404, "Book not found");
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/books/abc");
+	c_assert_422(&r, "int_parsing", "path", "id");
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/books/1.5");
+	c_assert_422(&r, "int_parsing", "path", "id");
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/books/99999999999999999999");
+	c_assert_422(&r, "int_parsing", "path", "id");
+	ts_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_post_book_201_location_and_roundtrip)
+{
+	struct ts_resp r;
+	char *loc;
+	char path[64];
+	long long id;
+
+	c_req(&r, "POST", "{\"title\":\"  Working Effectively with Legacy Code \","
+			  "\"author\":\"Michael Feathers\",\"isbn\":\"978-0131177055\","
+			  "\"price\":39.9,\"quantity\":4,\"description\":\"Seams.\",\"extra\":[1]}",
+	      "/books");
+	ck_assert_int_eq(r.status, 201);
+	id = ts_int(r.json, "id");
+	ck_assert_int_gt(id, 10);
+	ck_assert_str_eq(ts_str(r.json, "title"), "Working Effectively with Legacy Code");
+	ck_assert_str_eq(ts_str(r.json, "isbn"), "9780131177055");
+	ck_assert_str_eq(ts_str(r.json, "price"), "39.90");
+	ck_assert_int_eq(ts_int(r.json, "quantity"), 4);
+	ck_assert_ptr_null(json_object_get(r.json, "extra"));
+	loc = ts_header(&r, "Location");
+	snprintf(path, sizeof path, "/books/%lld", id);
+	ck_assert_str_eq(loc, path);
+	free(loc);
+	ts_resp_free(&r);
+
+	c_req(&r, "GET", NULL, "%s", path);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(ts_str(r.json, "description"), "Seams.");
+	ck_assert_str_eq(ts_str(r.json, "created_at"), ts_str(r.json, "updated_at"));
+	ts_resp_free(&r);
+
+	{
+		const char *h[] = { "X-Forwarded-Prefix: /catalog", NULL };
+		char want[80];
+
+		c_req_h(&r, "POST", "/books", "{\"title\":\"T\",\"author\":\"A\",\"price\":\"1\"}", h);
+		ck_assert_int_eq(r.status, 201);
+		loc = ts_header(&r, "Location");
+		snprintf(want, sizeof want, "/catalog/books/%lld", ts_int(r.json, "id"));
+		ck_assert_str_eq(loc, want);
+		free(loc);
+		ts_resp_free(&r);
+	}
+	{
+		/* An insane prefix is ignored. */
+		const char *h[] = { "X-Forwarded-Prefix: http://evil/../x", NULL };
+
+		c_req_h(&r, "POST", "/books", "{\"title\":\"T2\",\"author\":\"A\",\"price\":\"1\"}", h);
+		ck_assert_int_eq(r.status, 201);
+		loc = ts_header(&r, "Location");
+		ck_assert_int_eq(strncmp(loc, "/books/", 7), 0);
+		free(loc);
+		ts_resp_free(&r);
+	}
+}
+END_TEST
+
+START_TEST(test_post_book_without_isbn_and_quantity_defaults)
+{
+	struct ts_resp r;
+
+	c_req(&r, "POST", "{\"title\":\"No ISBN\",\"author\":\"Anon\",\"price\":\"5.00\"}", "/books");
+	ck_assert_int_eq(r.status, 201);
+	ck_assert(json_is_null(json_object_get(r.json, "isbn")));
+	ck_assert(json_is_null(json_object_get(r.json, "description")));
+	ck_assert_int_eq(ts_int(r.json, "quantity"), 0);
+	ts_resp_free(&r);
+	/* Several books without ISBN coexist (NULL is not a duplicate). */
+	c_req(&r, "POST", "{\"title\":\"No ISBN 2\",\"author\":\"Anon\",\"price\":\"5.00\","
+			  "\"isbn\":null}", "/books");
+	ck_assert_int_eq(r.status, 201);
+	ts_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_isbn_normalised_and_isbn10_duplicate_of_isbn13_is_409)
+{
+	struct ts_resp r;
+
+	/* Kubernetes in Action is seeded as 9781617293726; its ISBN-10 is 1617293725. */
+	c_req(&r, "POST", "{\"title\":\"K\",\"author\":\"A\",\"price\":1,\"isbn\":\"1-61729-372-5\"}",
+	      "/books");
+	c_assert_detail(&r, 409, "Book with ISBN 9781617293726 already exists");
+	ts_resp_free(&r);
+	c_req(&r, "POST", "{\"title\":\"K\",\"author\":\"A\",\"price\":1,\"isbn\":\"978 1617293726\"}",
+	      "/books");
+	ck_assert_int_eq(r.status, 409);
+	ts_resp_free(&r);
+	/* ISBN-10 with a lower-case x check digit is stored as its ISBN-13. */
+	c_req(&r, "POST", "{\"title\":\"X\",\"author\":\"A\",\"price\":1,\"isbn\":\"080442957x\"}",
+	      "/books");
+	ck_assert_int_eq(r.status, 201);
+	ck_assert_str_eq(ts_str(r.json, "isbn"), "9780804429573");
+	ts_resp_free(&r);
+	/* Bad check digits, wrong lengths and "" are 422. */
+	c_req(&r, "POST", "{\"title\":\"X\",\"author\":\"A\",\"price\":1,\"isbn\":\"9781617293727\"}",
+	      "/books");
+	c_assert_422(&r, "value_error", "body", "isbn");
+	ts_resp_free(&r);
+	c_req(&r, "POST", "{\"title\":\"X\",\"author\":\"A\",\"price\":1,\"isbn\":\"\"}", "/books");
+	c_assert_422(&r, "value_error", "body", "isbn");
+	ts_resp_free(&r);
+	c_req(&r, "POST", "{\"title\":\"X\",\"author\":\"A\",\"price\":1,\"isbn\":9781617293726}",
+	      "/books");
+	c_assert_422(&r, "string_type", "body", "isbn");
+	ts_resp_free(&r);
+	/* The exact isbn filter normalises too. */
+	c_req(&r, "GET", NULL, "/books?isbn=1-61729-372-5");
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_int_eq(ts_int(r.json, "total"), 1);
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/books?isbn=123");
+	c_assert_422(&r, "value_error", "query", "isbn");
+	ts_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_put_and_patch_partial_update_rules)
+{
+	struct ts_resp r;
+	long long id = c_book("Original", "Someone", NULL, "10.00", 3);
+	char path[64];
+	char *updated_at;
+
+	snprintf(path, sizeof path, "/books/%lld", id);
+	c_req(&r, "PUT", "{\"title\":\"Renamed\",\"price\":\"12.50\",\"isbn\":\"0-306-40615-2\","
+			 "\"description\":\"new\"}", "%s", path);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(ts_str(r.json, "title"), "Renamed");
+	ck_assert_str_eq(ts_str(r.json, "author"), "Someone");
+	ck_assert_str_eq(ts_str(r.json, "price"), "12.50");
+	ck_assert_str_eq(ts_str(r.json, "isbn"), "9780306406157");
+	ck_assert_int_eq(ts_int(r.json, "quantity"), 3);
+	ck_assert_str_ne(ts_str(r.json, "created_at"), ts_str(r.json, "updated_at"));
+	updated_at = strdup(ts_str(r.json, "updated_at"));
+	ts_resp_free(&r);
+
+	/* {} changes nothing, not even updated_at. */
+	c_req(&r, "PATCH", "{}", "%s", path);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(ts_str(r.json, "updated_at"), updated_at);
+	ck_assert_str_eq(ts_str(r.json, "title"), "Renamed");
+	ts_resp_free(&r);
+	free(updated_at);
+
+	/* PATCH means the same; null clears isbn and description. */
+	c_req(&r, "PATCH", "{\"quantity\":0,\"isbn\":null,\"description\":null}", "%s", path);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_int_eq(ts_int(r.json, "quantity"), 0);
+	ck_assert(json_is_null(json_object_get(r.json, "isbn")));
+	ck_assert(json_is_null(json_object_get(r.json, "description")));
+	ck_assert_str_eq(ts_str(r.json, "title"), "Renamed");
+	ts_resp_free(&r);
+
+	/* null for title, author, price, quantity is 422 naming each. */
+	c_req(&r, "PUT", "{\"title\":null,\"author\":null,\"price\":null,\"quantity\":null}", "%s",
+	      path);
+	c_assert_422(&r, "string_type", "body", "title");
+	c_assert_422(&r, "string_type", "body", "author");
+	c_assert_422(&r, "decimal_type", "body", "price");
+	c_assert_422(&r, "int_type", "body", "quantity");
+	ck_assert_int_eq(json_array_size(json_object_get(r.json, "detail")), 4);
+	ts_resp_free(&r);
+
+	/* Duplicate ISBN -> 409; missing book -> 404 even with a duplicate ISBN. */
+	c_req(&r, "PUT", "{\"isbn\":\"9780132350884\"}", "%s", path);
+	c_assert_detail(&r, 409, "Book with ISBN 9780132350884 already exists");
+	ts_resp_free(&r);
+	c_req(&r, "PUT", "{\"isbn\":\"9780132350884\"}", "/books/999999");
+	c_assert_detail(&r, 404, "Book not found");
+	ts_resp_free(&r);
+	c_req(&r, "PATCH", "{}", "/books/999999");
+	c_assert_detail(&r, 404, "Book not found");
+	ts_resp_free(&r);
+	/* Setting a book's own ISBN again is not a conflict. */
+	c_req(&r, "PUT", "{\"isbn\":\"9780132350884\",\"price\":\"45.00\"}", "/books/1");
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(ts_str(r.json, "price"), "45.00");
+	ts_resp_free(&r);
+	c_req(&r, "PUT", "{\"price\":\"-1\"}", "/books/abc");
+	c_assert_422(&r, "int_parsing", "path", "id");
+	ts_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_delete_book_then_404_and_409_with_orders)
+{
+	struct ts_resp r;
+	long long id = c_book("Doomed", "A", NULL, "1.00", 1);
+	char *v;
+
+	c_req(&r, "DELETE", NULL, "/books/%lld", id);
+	ck_assert_int_eq(r.status, 200);
+	{
+		char want[80];
+
+		snprintf(want, sizeof want, "Book %lld deleted successfully", id);
+		ck_assert_str_eq(ts_str(r.json, "message"), want);
+	}
+	ts_resp_free(&r);
+	c_req(&r, "DELETE", NULL, "/books/%lld", id);
+	c_assert_detail(&r, 404, "Book not found");
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/books/%lld", id);
+	ck_assert_int_eq(r.status, 404);
+	ts_resp_free(&r);
+
+	/* An order references book 2: deleting it is a 409 and the book stays. */
+	v = ts_sql(c_db, "INSERT INTO orders (book_id, customer_name, customer_email, quantity) "
+			 "VALUES (2, 'Ada', 'ada@example.com', 1) RETURNING id");
+	free(v);
+	c_req(&r, "DELETE", NULL, "/books/2");
+	ck_assert_int_eq(r.status, 409);
+	ck_assert_ptr_nonnull(strstr(ts_str(r.json, "detail"), "orders"));
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/books/2");
+	ck_assert_int_eq(r.status, 200);
+	ts_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_search_and_filters)
+{
+	struct ts_resp r;
+	char ids[256];
+
+	/* search: case-insensitive substring of title, author or isbn. */
+	c_req(&r, "GET", NULL, "/books?search=DESIGN");
+	ck_assert_int_eq(ts_int(r.json, "total"), 2);
+	page_ids(&r, ids, sizeof ids);
+	ck_assert_str_eq(ids, "3,8");
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/books?search=fowler");
+	page_ids(&r, ids, sizeof ids);
+	ck_assert_str_eq(ids, "4");
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/books?search=1617293");
+	page_ids(&r, ids, sizeof ids);
+	ck_assert_str_eq(ids, "10");
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/books?search=luk%%C5%%A1a");
+	page_ids(&r, ids, sizeof ids);
+	ck_assert_str_eq(ids, "10");
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/books?search=nothing-like-this");
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_int_eq(ts_int(r.json, "total"), 0);
+	ts_resp_free(&r);
+
+	/* author and title filters, combined. */
+	c_req(&r, "GET", NULL, "/books?author=eric");
+	page_ids(&r, ids, sizeof ids);
+	ck_assert_str_eq(ids, "3,6,8"); /* Erich Gamma, Eric Matthes, Eric Freeman */
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/books?author=eric&title=patterns");
+	page_ids(&r, ids, sizeof ids);
+	ck_assert_str_eq(ids, "3,8");
+	ck_assert_int_eq(ts_int(r.json, "total"), 2);
+	ts_resp_free(&r);
+
+	/* prices, inclusive bounds. */
+	c_req(&r, "GET", NULL, "/books?min_price=49.99&max_price=54.99");
+	page_ids(&r, ids, sizeof ids);
+	ck_assert_str_eq(ids, "2,3,8");
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/books?max_price=30");
+	page_ids(&r, ids, sizeof ids);
+	ck_assert_str_eq(ids, "7");
+	ts_resp_free(&r);
+
+	/* in_stock. */
+	free(ts_sql(c_db, "UPDATE books SET quantity = 0 WHERE id IN (4, 9) RETURNING id"));
+	c_req(&r, "GET", NULL, "/books?in_stock=false");
+	page_ids(&r, ids, sizeof ids);
+	ck_assert_str_eq(ids, "4,9");
+	ck_assert_int_eq(ts_int(r.json, "total"), 2);
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/books?in_stock=true&limit=1");
+	ck_assert_int_eq(ts_int(r.json, "total"), 8);
+	ck_assert_int_eq(json_array_size(json_object_get(r.json, "books")), 1);
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/books?in_stock=1&search=handbook");
+	page_ids(&r, ids, sizeof ids);
+	ck_assert_str_eq(ids, "");
+	ck_assert_int_eq(ts_int(r.json, "total"), 0);
+	ts_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_sort_orders_are_stable)
+{
+	struct ts_resp r;
+	char ids[256];
+
+	c_req(&r, "GET", NULL, "/books?sort=-price&limit=3");
+	page_ids(&r, ids, sizeof ids);
+	ck_assert_str_eq(ids, "5,10,3");
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/books?sort=price&limit=3");
+	page_ids(&r, ids, sizeof ids);
+	ck_assert_str_eq(ids, "7,9,6");
+	ts_resp_free(&r);
+	/* 49.99 appears twice (2 and 8): ties break by id, both directions. */
+	c_req(&r, "GET", NULL, "/books?sort=price&min_price=49.99&max_price=49.99");
+	page_ids(&r, ids, sizeof ids);
+	ck_assert_str_eq(ids, "2,8");
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/books?sort=-price&min_price=49.99&max_price=49.99");
+	page_ids(&r, ids, sizeof ids);
+	ck_assert_str_eq(ids, "8,2");
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/books?sort=title&limit=3");
+	page_ids(&r, ids, sizeof ids);
+	ck_assert_str_eq(ids, "1,3,8"); /* Clean Code, Design Patterns, Head First... */
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/books?sort=-title&limit=2");
+	page_ids(&r, ids, sizeof ids);
+	ck_assert_str_eq(ids, "2,9"); /* The Pragmatic..., The DevOps... */
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/books?sort=author&limit=2");
+	page_ids(&r, ids, sizeof ids);
+	ck_assert_str_eq(ids, "2,7"); /* David Thomas, Douglas Crockford */
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/books?sort=-id&limit=2");
+	page_ids(&r, ids, sizeof ids);
+	ck_assert_str_eq(ids, "10,9");
+	ts_resp_free(&r);
+	/* The seed shares one created_at: ties by id. */
+	c_req(&r, "GET", NULL, "/books?sort=-created_at&limit=2");
+	page_ids(&r, ids, sizeof ids);
+	ck_assert_str_eq(ids, "10,9");
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/books?sort=created_at&skip=2&limit=2");
+	page_ids(&r, ids, sizeof ids);
+	ck_assert_str_eq(ids, "3,4");
+	ts_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_percent_and_underscore_are_literal)
+{
+	struct ts_resp r;
+	char ids[256];
+	long long pct = c_book("100% Pure C", "A", NULL, "1.00", 1);
+	long long und = c_book("snake_case style", "B", NULL, "1.00", 1);
+	long long bsl = c_book("Back\\slash", "C", NULL, "1.00", 1);
+	char want[64];
+
+	c_book("snakeXcase style", "B", NULL, "1.00", 1);
+	c_req(&r, "GET", NULL, "/books?search=%%25");
+	page_ids(&r, ids, sizeof ids);
+	snprintf(want, sizeof want, "%lld", pct);
+	ck_assert_str_eq(ids, want);
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/books?title=e_c");
+	page_ids(&r, ids, sizeof ids);
+	snprintf(want, sizeof want, "%lld", und);
+	ck_assert_str_eq(ids, want);
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/books?search=_");
+	ck_assert_int_eq(ts_int(r.json, "total"), 1);
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/books?search=k%%5Cs");
+	page_ids(&r, ids, sizeof ids);
+	snprintf(want, sizeof want, "%lld", bsl);
+	ck_assert_str_eq(ids, want);
+	ts_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_total_counter_tracks_inserts_deletes_and_stock)
+{
+	struct ts_resp r;
+	long long a = c_book("Count A", "A", NULL, "1.00", 0);
+	long long b = c_book("Count B", "B", NULL, "1.00", 5);
+
+	(void)b;
+	c_req(&r, "GET", NULL, "/books?limit=1");
+	ck_assert_int_eq(ts_int(r.json, "total"), 12);
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/books?in_stock=false&limit=1");
+	ck_assert_int_eq(ts_int(r.json, "total"), 1);
+	ts_resp_free(&r);
+	c_req(&r, "PATCH", "{\"quantity\":2}", "/books/%lld", a);
+	ts_resp_free(&r);
+	c_req(&r, "PATCH", "{\"quantity\":0}", "/books/1");
+	ts_resp_free(&r);
+	c_req(&r, "DELETE", NULL, "/books/%lld", a);
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/books?in_stock=true&limit=1");
+	ck_assert_int_eq(ts_int(r.json, "total"),
+			 c_sql_ll("SELECT count(*) FROM books WHERE quantity > 0"));
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/books?in_stock=false&limit=1");
+	ck_assert_int_eq(ts_int(r.json, "total"), 1);
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/books?limit=1");
+	ck_assert_int_eq(ts_int(r.json, "total"), c_sql_ll("SELECT count(*) FROM books"));
+	ck_assert_int_eq(ts_int(r.json, "total"), 11);
+	ts_resp_free(&r);
+}
+END_TEST
+
+#define DUP_THREADS 12
+
+struct dup_arg {
+	const char *base;
+	int index;
+	long status;
+};
+
+static void *dup_post(void *p)
+{
+	struct dup_arg *a = p;
+	struct ts_resp r;
+	char url[128];
+	char body[160];
+
+	snprintf(url, sizeof url, "%s/books", a->base);
+	/* Alternate the two spellings of the same ISBN. */
+	snprintf(body, sizeof body,
+		 "{\"title\":\"Race %d\",\"author\":\"R\",\"price\":\"9.99\",\"isbn\":\"%s\"}",
+		 a->index, a->index % 2 ? "0-306-40615-2" : "9780306406157");
+	if (ts_http(&r, "POST", url, body, NULL) == 0)
+		a->status = r.status;
+	ts_resp_free(&r);
+	return NULL;
+}
+
+START_TEST(test_concurrent_duplicate_isbn_one_201_rest_409)
+{
+	pthread_t th[DUP_THREADS];
+	struct dup_arg args[DUP_THREADS];
+	int created = 0;
+	int conflicts = 0;
+	struct ts_resp warm;
+
+	c_req(&warm, "GET", NULL, "/health"); /* initialises libcurl before the threads */
+	ts_resp_free(&warm);
+	for (int i = 0; i < DUP_THREADS; i++) {
+		args[i].base = c_svc.url;
+		args[i].index = i;
+		args[i].status = 0;
+		ck_assert_int_eq(pthread_create(&th[i], NULL, dup_post, &args[i]), 0);
+	}
+	for (int i = 0; i < DUP_THREADS; i++)
+		pthread_join(th[i], NULL);
+	for (int i = 0; i < DUP_THREADS; i++) {
+		if (args[i].status == 201)
+			created++;
+		else if (args[i].status == 409)
+			conflicts++;
+		else
+			ck_abort_msg("thread %d got %ld", i, args[i].status);
+	}
+	ck_assert_int_eq(created, 1);
+	ck_assert_int_eq(conflicts, DUP_THREADS - 1);
+	ck_assert_int_eq(c_sql_ll("SELECT count(*) FROM books WHERE isbn = '9780306406157'"), 1);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("catalog_books");
+	TCase *tc = tcase_create("books");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, c_setup_seeded, c_teardown);
+	tcase_set_timeout(tc, C_TIMEOUT_S);
+	tcase_add_test(tc, test_list_seeded_books_default_page_and_total);
+	tcase_add_test(tc, test_get_book_found_missing_and_bad_id);
+	tcase_add_test(tc, test_post_book_201_location_and_roundtrip);
+	tcase_add_test(tc, test_post_book_without_isbn_and_quantity_defaults);
+	tcase_add_test(tc, test_isbn_normalised_and_isbn10_duplicate_of_isbn13_is_409);
+	tcase_add_test(tc, test_put_and_patch_partial_update_rules);
+	tcase_add_test(tc, test_delete_book_then_404_and_409_with_orders);
+	tcase_add_test(tc, test_search_and_filters);
+	tcase_add_test(tc, test_sort_orders_are_stable);
+	tcase_add_test(tc, test_percent_and_underscore_are_literal);
+	tcase_add_test(tc, test_total_counter_tracks_inserts_deletes_and_stock);
+	tcase_add_test(tc, test_concurrent_duplicate_isbn_one_201_rest_409);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
