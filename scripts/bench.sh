@@ -121,7 +121,12 @@ if [ "$keep_db" != 1 ]; then
 fi
 log "starting PostgreSQL under .bench/pg"
 pg_started=1
-admin_url=$(timeout 120 "$root/scripts/pg.sh" start "$pgdir") || die "PostgreSQL start"
+admin_url=""
+for _ in 1 2 3; do   # pg.sh picks a random free port; another process may take it first
+  admin_url=$(timeout 120 "$root/scripts/pg.sh" start "$pgdir") && break
+  admin_url=""; sleep 1
+done
+[ -n "$admin_url" ] || die "PostgreSQL start"
 base_url=${admin_url%/*}
 db_url=$base_url/bookstore
 pgb_url=$base_url/pgbench
@@ -148,7 +153,7 @@ fi
 # Stock for the order case, fresh statistics, visibility map for index-only scans, no checkpoint
 # in the middle of a measurement.
 psql_q -c "UPDATE books SET quantity = 1000000 WHERE id <= $stocked" \
-  -c "VACUUM (ANALYZE) books" -c "CHECKPOINT" >/dev/null || die "preparing the catalogue"
+  -c "VACUUM (ANALYZE)" -c "CHECKPOINT" >/dev/null || die "preparing the catalogue"
 read -r nbooks minid maxid < <(psql_q -F ' ' -c "SELECT count(*), min(id), max(id) FROM books")
 log "catalogue: $nbooks books, ids $minid..$maxid"
 [ "$nbooks" -ge "$books" ] || die "expected at least $books books, found $nbooks"

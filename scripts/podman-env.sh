@@ -23,6 +23,12 @@ podman_env_main() {
     return 1
   fi
   mkdir -p "$dir" || return 1
+  # `podman kube play` builds its pause image from catatonit; install it when we can (root + apt).
+  if ! command -v catatonit >/dev/null 2>&1 && [ ! -x /usr/libexec/podman/catatonit ] &&
+    [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends catatonit >/dev/null 2>&1 ||
+      echo "podman-env: could not install catatonit (needed by podman kube play)" >&2
+  fi
   if [ ! -f "$conf" ]; then
     cat >"$conf.tmp" <<'EOF'
 [containers]

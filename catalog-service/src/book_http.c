@@ -19,6 +19,13 @@ int catalog_db_failure(const struct http_req *req, struct http_resp *resp, enum 
 		log_msg(LOG_WARN, req->request_id, "database unavailable: %s", e->message);
 		return http_error(resp, 503, "Database unavailable");
 	}
+	if (st == DB_CHECK || st == DB_FK) {
+		/* A constraint the validation could not foresee (e.g. a release that would push a
+		 * stock past the integer range): the client's request conflicts with stored data. */
+		log_msg(LOG_WARN, req->request_id, "constraint (sqlstate %s): %s", e->sqlstate,
+			e->message);
+		return http_error(resp, 409, "Request conflicts with the stored data");
+	}
 	log_msg(LOG_ERROR, req->request_id, "database error %d (sqlstate %s): %s", (int)st,
 		e->sqlstate, e->message);
 	return http_error(resp, 500, "Internal Server Error");
@@ -42,6 +49,16 @@ int catalog_path_id(const struct http_req *req, struct http_resp *resp, size_t i
 		    "Input should be a valid integer, unable to parse string as an integer", input);
 	json_decref(input);
 	return http_validation_error(resp, errors);
+}
+
+/* A unique violation: the ISBN one is the client's 409; any other (a primary key clash after
+ * rows were inserted with explicit ids) is the server's problem. */
+static int isbn_conflict(const struct http_req *req, struct http_resp *resp,
+			 const struct book_input *in)
+{
+	if (strcmp(db_last_error()->constraint, "books_isbn_key") == 0)
+		return http_error(resp, 409, "Book with ISBN %s already exists", in->isbn);
+	return catalog_db_failure(req, resp, DB_ERROR);
 }
 
 static struct db_pool *pool_of(const struct http_req *req)
@@ -139,7 +156,7 @@ int book_http_create(struct http_req *req, struct http_resp *resp)
 		status = http_json(resp, 201, book_to_json(&b));
 		break;
 	case DB_CONFLICT:
-		status = http_error(resp, 409, "Book with ISBN %s already exists", in.isbn);
+		status = isbn_conflict(req, resp, &in);
 		break;
 	default:
 		status = catalog_db_failure(req, resp, st);
@@ -190,7 +207,7 @@ int book_http_update(struct http_req *req, struct http_resp *resp)
 		status = http_error(resp, 404, "Book not found");
 		break;
 	case DB_CONFLICT:
-		status = http_error(resp, 409, "Book with ISBN %s already exists", in.isbn);
+		status = isbn_conflict(req, resp, &in);
 		break;
 	default:
 		status = catalog_db_failure(req, resp, st);

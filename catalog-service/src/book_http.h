@@ -24,7 +24,8 @@ int book_http_update(struct http_req *req, struct http_resp *resp);
 int book_http_delete(struct http_req *req, struct http_resp *resp);
 
 /* The answer for a failed repo call: DB_UNAVAILABLE -> 503 {"detail":"Database unavailable"},
- * anything else -> 500 (logged with the database's message). Returns the status. */
+ * DB_CHECK/DB_FK -> 409, anything else -> 500 (logged with the database's message). Returns the
+ * status. */
 int catalog_db_failure(const struct http_req *req, struct http_resp *resp, enum db_status st);
 
 /* A path parameter that must be an integer: 0 with *out, or 422 (resp filled). */

@@ -123,10 +123,10 @@ static enum db_status classify_existing(struct db_conn *conn, const struct reser
 	} else {
 		*outcome = RESERVATION_REPLAY;
 		st = book_on(conn, r->book_id, book);
-		if (st == DB_NOT_FOUND) /* deleted since: the reservation went with it */
+		if (st == DB_NOT_FOUND) { /* deleted since: the reservation went with it */
 			*outcome = RESERVATION_NO_BOOK;
-		if (st == DB_NOT_FOUND)
 			st = DB_OK;
+		}
 	}
 	return st;
 }

@@ -117,8 +117,10 @@ static enum db_status map_sqlstate(const char *st)
 		return DB_CONFLICT;
 	if (strcmp(st, "23503") == 0)
 		return DB_FK;
-	if (strcmp(st, "23514") == 0 || strcmp(st, "22003") == 0 || strcmp(st, "22P02") == 0 ||
-	    strcmp(st, "22001") == 0)
+	/* Class 22 (data exception: bad text for a type, out of range, too long, invalid escape in
+	 * a LIKE pattern, character not in repertoire...) is always about a value, i.e. input the
+	 * client sent: a 422, never a 500. */
+	if (strcmp(st, "23514") == 0 || strncmp(st, "22", 2) == 0)
 		return DB_CHECK;
 	if (strcmp(st, "57014") == 0 || strncmp(st, "08", 2) == 0 || strncmp(st, "57P0", 4) == 0 ||
 	    strncmp(st, "53", 2) == 0 || strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0)
@@ -203,8 +205,8 @@ static void conn_close(struct db_conn *c)
  * in the thread's db error. */
 static PGconn *conn_open(struct db_pool *pool, int64_t deadline)
 {
-	const char *keys[6];
-	const char *vals[6];
+	const char *keys[10];
+	const char *vals[10];
 	int k = 0;
 	PGconn *pg = NULL;
 	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
@@ -212,7 +214,19 @@ static PGconn *conn_open(struct db_pool *pool, int64_t deadline)
 	int64_t left;
 	int rc;
 
-	/* dbname first: with expand_dbname a URL or key=value string there is expanded, and the
+	/* A peer that vanished without a FIN (node lost, network cut) would otherwise block a
+	 * worker inside PQexec until the kernel gives up (~15 min): statement_timeout runs on the
+	 * server and cannot help. Keepalives plus TCP_USER_TIMEOUT bound that to ~20 s. Placed
+	 * before dbname, so a URL that sets them wins. */
+	keys[k] = "keepalives_idle";
+	vals[k++] = "10";
+	keys[k] = "keepalives_interval";
+	vals[k++] = "5";
+	keys[k] = "keepalives_count";
+	vals[k++] = "3";
+	keys[k] = "tcp_user_timeout";
+	vals[k++] = "20000";
+	/* dbname next: with expand_dbname a URL or key=value string there is expanded, and the
 	 * keywords after it take precedence over what it says. Empty: libpq reads PG*. */
 	if (pool->conninfo[0] != '\0') {
 		keys[k] = "dbname";

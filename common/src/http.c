@@ -276,7 +276,8 @@ int http_json(struct http_resp *resp, int status, json_t *body)
 }
 
 /* A sane X-Forwarded-Prefix starts with one '/', has no "//" start, no "..", no backslash, no
- * control characters and fits the header value. */
+ * control characters, only ASCII (a Location value must be; a proxy percent-encodes) and fits
+ * the header value. */
 static int prefix_sane(const char *p)
 {
 	size_t i;
@@ -286,7 +287,7 @@ static int prefix_sane(const char *p)
 	for (i = 0; p[i] != '\0'; i++) {
 		unsigned char c = (unsigned char)p[i];
 
-		if (c < 0x21 || c == 0x7f || c == '\\' || i >= 256)
+		if (c < 0x21 || c >= 0x7f || c == '\\' || i >= 256)
 			return 0;
 	}
 	return 1;

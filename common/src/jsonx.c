@@ -67,6 +67,15 @@ json_t *jsonx_string_or_null(const char *s)
 	return v != NULL ? v : json_null();
 }
 
+/* A JSON string of s, or JSON null when s is not valid UTF-8 (jansson refuses it; the text
+ * comes from the database, so that would be a bug, not a reason to abort the process). */
+static json_t *pg_time_string(const char *s)
+{
+	json_t *v = json_string(s);
+
+	return v != NULL ? v : json_null();
+}
+
 /* "YYYY-MM-DD HH:MM:SS[.ffffff]" followed by "+00", "+00:00" or "+00:00:00" becomes
  * "YYYY-MM-DDTHH:MM:SS[.ffffff]Z". Another offset is kept in RFC 3339 form ("+05:30"). Text of
  * any other shape (e.g. "infinity") is returned unchanged. */
@@ -81,7 +90,7 @@ json_t *jsonx_pg_time(const char *pg_text)
 		return json_null();
 	len = strlen(pg_text);
 	if (len < 22 || len > 40 || pg_text[10] != ' ')
-		return jsonx_oom(json_string(pg_text));
+		return pg_time_string(pg_text);
 	/* The offset starts after the seconds and optional fraction. */
 	i = 19;
 	if (pg_text[i] == '.') {
@@ -91,7 +100,7 @@ json_t *jsonx_pg_time(const char *pg_text)
 	}
 	off = pg_text + i;
 	if (*off != '+' && *off != '-')
-		return jsonx_oom(json_string(pg_text));
+		return pg_time_string(pg_text);
 	memcpy(out, pg_text, i);
 	out[10] = 'T';
 	if (strcmp(off, "+00") == 0 || strcmp(off, "+00:00") == 0 ||
@@ -103,7 +112,7 @@ json_t *jsonx_pg_time(const char *pg_text)
 	} else {
 		snprintf(out + i, sizeof(out) - i, "%s", off);
 	}
-	return jsonx_oom(json_string(out));
+	return pg_time_string(out);
 }
 
 int jsonx_equal(const json_t *a, const json_t *b)

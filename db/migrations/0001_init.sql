@@ -164,8 +164,26 @@ BEGIN
 		w := w || ' AND b.quantity = 0';
 	END IF;
 
-	IF p_search IS NULL AND p_author IS NULL AND p_title IS NULL AND p_isbn IS NULL
-	   AND p_min_price IS NULL AND p_max_price IS NULL THEN
+	IF p_search IS NOT NULL OR p_author IS NOT NULL OR p_title IS NOT NULL THEN
+		-- Substring filters: the trigram index scans are the expensive part, so run them
+		-- once, keep the matches, and both count and sort those.
+		RETURN QUERY EXECUTE
+			'WITH m AS MATERIALIZED (SELECT * FROM books b WHERE true' || w || ')'
+			' SELECT (SELECT count(*) FROM m), b.id, b.title, b.author, b.isbn, b.price,'
+			' b.quantity, b.description, b.created_at, b.updated_at FROM m b'
+			' ORDER BY ' || ord || ' OFFSET $7 LIMIT $8'
+			USING s, a, t, p_isbn, p_min_price, p_max_price, p_skip, p_limit;
+		IF NOT FOUND THEN
+			EXECUTE 'SELECT count(*) FROM books b WHERE true' || w
+			INTO n USING s, a, t, p_isbn, p_min_price, p_max_price;
+			RETURN QUERY SELECT n, NULL::bigint, NULL::varchar, NULL::varchar,
+				NULL::varchar, NULL::numeric, NULL::integer, NULL::text,
+				NULL::timestamptz, NULL::timestamptz;
+		END IF;
+		RETURN;
+	END IF;
+
+	IF p_isbn IS NULL AND p_min_price IS NULL AND p_max_price IS NULL THEN
 		SELECT CASE WHEN p_in_stock IS NULL THEN sum(c.n)
 			    WHEN p_in_stock THEN sum(c.in_stock)
 			    ELSE sum(c.n - c.in_stock) END

@@ -243,7 +243,7 @@ int order_http_create(struct http_req *req, struct http_resp *resp)
 	/* Step 1: record the intent before anything happens in the catalog. */
 	st = order_repo_insert_intent(pool, &in, rid, &id);
 	if (st == DB_FK) {
-		errors = json_array();
+		/* errors is the (empty) validation array */
 		valid_error(errors, "value_error", "body", "book_id", "Book not found", NULL);
 		rc = http_validation_error(resp, errors);
 		errors = NULL;

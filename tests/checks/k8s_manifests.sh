@@ -7,11 +7,8 @@
 set -uo pipefail
 . "$(dirname "$0")/lib/checks.bash"
 
-command -v node >/dev/null || die "node is not installed (apt-get install nodejs npm)"
+ensure_k8s_tools || exit 1
 kdir=$SOURCE_DIR/tests/k8s
-if [ ! -d "$kdir/node_modules/kubernetes-models" ] || [ ! -d "$kdir/node_modules/yaml" ]; then
-  (cd "$kdir" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci in tests/k8s failed"
-fi
 for b in "$CATALOG_BIN" "$ORDER_BIN"; do [ -x "$b" ] || die "$b not built"; done
 "$CATALOG_BIN" --help >"$TEST_TMPDIR/catalog-help.txt" 2>&1 || die "catalog-service --help failed"
 "$ORDER_BIN" --help >"$TEST_TMPDIR/order-help.txt" 2>&1 || die "order-service --help failed"

@@ -2,6 +2,7 @@
 //
 // Usage: node tests/k8s/check.mjs --dir k8s [--render out.yaml]
 //          [--vars catalog-service=help.txt] [--vars order-service=help.txt] [--nginx deploy/nginx/x]
+//        node tests/k8s/check.mjs --dir k8s --render-only [--render out.yaml]   (like kubectl kustomize)
 // Exit 0 when everything passes; 1 with one "FAIL: ..." line per problem otherwise.
 //
 // Rendering supports the kustomization features k8s/ uses (resources as files, namespace, labels
@@ -28,12 +29,14 @@ const args = process.argv.slice(2);
 let dir = 'k8s';
 let renderOut = null;
 let nginxConf = null;
+let renderOnly = false;
 const helpFiles = {};
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   if (a === '--dir') dir = args[++i];
   else if (a === '--render') renderOut = args[++i];
   else if (a === '--nginx') nginxConf = args[++i];
+  else if (a === '--render-only') renderOnly = true;
   else if (a === '--vars') {
     const [svc, file] = args[++i].split('=');
     helpFiles[svc] = file;
@@ -488,6 +491,12 @@ function checkNginxMirror(objs, file) {
 
 // ---------------------------------------------------------------- main
 const objs = render(dir);
+if (renderOnly) {
+  if (failures.length) { for (const f of failures) console.log(`FAIL: ${f}`); process.exit(1); }
+  const out = objs.map((o) => { const c = { ...o }; delete c.__file; return YAML.stringify(c); }).join('---\n');
+  if (renderOut) fs.writeFileSync(renderOut, out); else process.stdout.write(out);
+  process.exit(0);
+}
 for (const o of objs) await validateSchema(o);
 if (!failures.length) pass(`${objs.length} objects render and validate against the Kubernetes schemas (strict fields)`);
 checkPolicies(objs);

@@ -268,8 +268,8 @@ static void ts_env_free(char **env)
 }
 
 /* Forks and execs binary with argv/envp, stdin from /dev/null and stdout+stderr appended to
- * log_path. The child dies with its parent (PR_SET_PDEATHSIG), so a crashed test leaves no
- * daemons behind. Returns the pid or -1 (errno-style message on stderr). */
+ * log_path, no other descriptor inherited. The child dies with its parent (PR_SET_PDEATHSIG), so
+ * a crashed or timed-out test leaves no daemons behind. Returns the pid or -1 (errno-style message on stderr). */
 static pid_t ts_fork_exec(const char *binary, char *const argv[], char *const envp[],
 			  const char *log_path)
 {
@@ -300,6 +300,8 @@ static pid_t ts_fork_exec(const char *binary, char *const argv[], char *const en
 		dup2(nullfd, 0);
 		dup2(logfd, 1);
 		dup2(logfd, 2);
+		/* Nothing else of the test leaks into the daemon (sockets, check's files). */
+		close_range(3, ~0U, 0);
 		execve(binary, argv, envp);
 		{
 			static const char msg[] = "ts: execve failed for the daemon binary\n";
@@ -809,12 +811,9 @@ int ts_http(struct ts_resp *resp, const char *method, const char *url, const cha
 			goto oom;
 		list = tmp;
 	}
-	if (!ts_has_header(headers, "Expect")) {
-		tmp = curl_slist_append(list, "Expect:");
-		if (!tmp)
-			goto oom;
-		list = tmp;
-	}
+	/* libcurl's default Expect: 100-continue for large bodies stays on: a server that rejects the
+	 * body early (413 from Content-Length) then answers before we send it, instead of resetting
+	 * the connection under a half-sent upload. */
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)TS_HTTP_TIMEOUT_MS);

@@ -45,6 +45,23 @@ START_TEST(test_pg_time_null_and_odd_text)
 }
 END_TEST
 
+START_TEST(test_pg_time_with_invalid_utf8_is_null_not_an_abort)
+{
+	/* Found by tests/fuzz/fuzz_parsers.c: jansson refuses the text and jsonx_pg_time used to
+	 * abort the process ("out of memory"), for both the odd-shape and the converted path. */
+	json_t *v = jsonx_pg_time("\xba\xba\xba");
+
+	ck_assert(json_is_null(v));
+	json_decref(v);
+	v = jsonx_pg_time("2026-11-29 10:00:00.1+\xff\xfe\xfd");
+	ck_assert(json_is_null(v));
+	json_decref(v);
+	v = jsonx_pg_time("2026-11-29 10:00:00.1+\xff");
+	ck_assert(json_is_null(v));
+	json_decref(v);
+}
+END_TEST
+
 START_TEST(test_detail_formats_message)
 {
 	json_t *d = jsonx_detail("Book %d not found", 7);
@@ -137,6 +154,7 @@ int main(void)
 	tcase_add_test(tc, test_pg_time_without_fraction);
 	tcase_add_test(tc, test_pg_time_other_offset_kept_in_rfc3339_form);
 	tcase_add_test(tc, test_pg_time_null_and_odd_text);
+	tcase_add_test(tc, test_pg_time_with_invalid_utf8_is_null_not_an_abort);
 	tcase_add_test(tc, test_detail_formats_message);
 	tcase_add_test(tc, test_detail_with_invalid_utf8_is_still_a_body);
 	tcase_add_test(tc, test_detail_list_steals_errors);

@@ -17,7 +17,8 @@ enum db_status {
 	DB_NOT_FOUND,   /* for callers' own use: the pool never returns it */
 	DB_CONFLICT,    /* 23505 unique_violation */
 	DB_FK,          /* 23503 foreign_key_violation */
-	DB_CHECK,       /* 23514 check_violation, 22003 numeric out of range, 22P02 bad text */
+	DB_CHECK,       /* 23514 check_violation, 22003 numeric out of range, 22P02 bad text;
+			   also every other class-22 data exception (22001, 22007, 22025...) */
 	DB_UNAVAILABLE, /* cannot connect, pool wait timed out, 57014 statement timeout, 08xxx,
 			   57P0x shutdown, 53xxx resources, 40001/40P01: answer 503 */
 	DB_ERROR,       /* anything else (a bug): answer 500, logged with the message */

@@ -49,3 +49,11 @@ fresh_db() {
   psql "$base" -qc "create database $name" >/dev/null || return 1
   echo "${base%/*}/$name"
 }
+# ensure_k8s_tools: the locked npm dependencies of tests/k8s (yaml, kubernetes-models).
+ensure_k8s_tools() {
+  local kdir=$SOURCE_DIR/tests/k8s
+  command -v node >/dev/null || { echo "FAIL  node is not installed (apt-get install nodejs npm)"; return 1; }
+  if [ ! -d "$kdir/node_modules/kubernetes-models" ] || [ ! -d "$kdir/node_modules/yaml" ]; then
+    (cd "$kdir" && npm ci --no-audit --no-fund --loglevel=error) || { echo "FAIL  npm ci in tests/k8s failed"; return 1; }
+  fi
+}

@@ -1,0 +1,53 @@
+// kube-play-local.mjs - turn the rendered k8s/ manifests into what `podman kube play` can run on
+// one machine without a cluster, for tests/checks/images.sh. Only the wiring changes; the pod specs
+// (init container, env from ConfigMap/Secret, securityContext, probes paths, image) are kept:
+//   - Deployments catalog-service and order-service, replicas 1, hostNetwork (tests use loopback),
+//     no containerPorts (podman refuses port mappings with host networking), probe ports numeric;
+//   - PORT in each ConfigMap set to the given free port; order's CATALOG_SERVICE_URL to the catalog's;
+//   - images prefixed with localhost/ (podman's name for local builds);
+//   - the Secret bookstore-db written separately as the flat JSON map of base64 values that
+//     `podman secret create` + kube play (4.3) expect, with DATABASE_URL pointing at the test DB.
+// node kube-play-local.mjs RENDERED.yaml OUT.yaml SECRET.json DATABASE_URL CATALOG_PORT ORDER_PORT
+import fs from 'node:fs';
+import YAML from 'yaml';
+
+const [input, out, secretOut, dbUrl, catPort, ordPort] = process.argv.slice(2);
+const ports = { 'catalog-service': catPort, 'order-service': ordPort };
+const cmName = { 'catalog-config': 'catalog-service', 'order-config': 'order-service' };
+const docs = YAML.parseAllDocuments(fs.readFileSync(input, 'utf8')).map((d) => d.toJS()).filter(Boolean);
+const keep = [];
+for (const o of docs) {
+  if (o.kind === 'Secret' && o.metadata.name === 'bookstore-db') {
+    const data = { ...(o.stringData || {}) };
+    for (const [k, v] of Object.entries(o.data || {})) data[k] = Buffer.from(v, 'base64').toString();
+    data.DATABASE_URL = dbUrl;
+    const b64 = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
+    fs.writeFileSync(secretOut, JSON.stringify(b64));
+  } else if (o.kind === 'ConfigMap' && cmName[o.metadata.name]) {
+    o.data.PORT = String(ports[cmName[o.metadata.name]]);
+    if (o.data.CATALOG_SERVICE_URL) o.data.CATALOG_SERVICE_URL = `http://127.0.0.1:${catPort}`;
+    keep.push(o);
+  } else if (o.kind === 'Deployment' && ports[o.metadata.name]) {
+    const spec = o.spec.template.spec;
+    o.spec.replicas = 1;
+    spec.hostNetwork = true;
+    // podman applies the pod's restartPolicy to init containers too: with Always it restarts the
+    // finished migrate container forever. OnFailure keeps the semantics that matter here.
+    spec.restartPolicy = 'OnFailure';
+    // podman 4.3 removes "once" init containers right after they exit and sometimes races with
+    // their exit ("cannot remove container ... as it is running"); "always" keeps them.
+    o.spec.template.metadata.annotations = { ...(o.spec.template.metadata.annotations || {}),
+      'io.podman.annotations.init.container.type': 'always' };
+    delete spec.topologySpreadConstraints;
+    for (const c of [...(spec.initContainers || []), ...spec.containers]) {
+      c.image = `localhost/${c.image}`;
+      c.imagePullPolicy = 'Never';
+      delete c.ports;
+      for (const p of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
+        if (c[p] && c[p].httpGet) c[p].httpGet.port = Number(ports[o.metadata.name]);
+      }
+    }
+    keep.push(o);
+  }
+}
+fs.writeFileSync(out, keep.map((o) => YAML.stringify(o)).join('---\n'));
