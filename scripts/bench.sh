@@ -243,32 +243,40 @@ fi
 free_port() {
   local p
   for _ in $(seq 1 100); do
-    p=$((20000 + RANDOM % 30000))
+    p=$((20000 + RANDOM % 12000))   # below the kernel's ephemeral range (32768+)
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
   done
   die "no free port"
 }
-wait_health() { # wait_health PORT PID NAME
+wait_health() { # wait_health PORT PID NAME -> 0 healthy, 1 exited (e.g. port taken meanwhile)
   for _ in $(seq 1 100); do
-    kill -0 "$2" 2>/dev/null || { tail -20 "$work/$3.log" >&2; die "$3 exited at start"; }
+    if ! kill -0 "$2" 2>/dev/null; then wait "$2" 2>/dev/null || true; return 1; fi
     curl -fsS -m 1 "http://127.0.0.1:$1/health" >/dev/null 2>&1 && return 0
     sleep 0.2
   done
   die "$3 not healthy after 20 s"
 }
-start_services() { # start_services HTTP_THREADS POOL
-  local t=$1 p=$2
-  catalog_port=$(free_port)
-  DATABASE_URL=$db_url PORT=$catalog_port HTTP_THREADS=$t DB_POOL_SIZE=$p LOG_LEVEL=warn \
-    "$catalog_bin" >"$work/catalog.log" 2>&1 &
-  catalog_pid=$!
-  wait_health "$catalog_port" "$catalog_pid" catalog
-  order_port=$(free_port)
-  while [ "$order_port" = "$catalog_port" ]; do order_port=$(free_port); done
-  DATABASE_URL=$db_url PORT=$order_port HTTP_THREADS=$t DB_POOL_SIZE=$p LOG_LEVEL=warn \
-    CATALOG_SERVICE_URL=http://127.0.0.1:$catalog_port "$order_bin" >"$work/order.log" 2>&1 &
-  order_pid=$!
-  wait_health "$order_port" "$order_pid" order
+start_services() { # start_services HTTP_THREADS POOL (three tries per service for a free port)
+  local t=$1 p=$2 try
+  for try in 1 2 3; do
+    catalog_port=$(free_port)
+    DATABASE_URL=$db_url PORT=$catalog_port HTTP_THREADS=$t DB_POOL_SIZE=$p LOG_LEVEL=warn \
+      "$catalog_bin" >"$work/catalog.log" 2>&1 &
+    catalog_pid=$!
+    wait_health "$catalog_port" "$catalog_pid" catalog && break
+    catalog_pid=""
+    [ "$try" = 3 ] && { tail -20 "$work/catalog.log" >&2; die "catalog exited at start"; }
+  done
+  for try in 1 2 3; do
+    order_port=$(free_port)
+    while [ "$order_port" = "$catalog_port" ]; do order_port=$(free_port); done
+    DATABASE_URL=$db_url PORT=$order_port HTTP_THREADS=$t DB_POOL_SIZE=$p LOG_LEVEL=warn \
+      CATALOG_SERVICE_URL=http://127.0.0.1:$catalog_port "$order_bin" >"$work/order.log" 2>&1 &
+    order_pid=$!
+    wait_health "$order_port" "$order_pid" order && break
+    order_pid=""
+    [ "$try" = 3 ] && { tail -20 "$work/order.log" >&2; die "order exited at start"; }
+  done
   log "catalog pid $catalog_pid :$catalog_port, order pid $order_pid :$order_port (HTTP_THREADS=$t DB_POOL_SIZE=$p)"
 }
 status_kb() { # status_kb PID FIELD -> kB value or 0

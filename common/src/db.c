@@ -538,7 +538,17 @@ int db_ping(struct db_pool *pool, char *reason, size_t len)
 	struct db_conn *conn = NULL;
 	PGresult *res = NULL;
 	enum db_status st;
+	bool saturated;
 
+	/* Every connection checked out, and the last connect did not fail: the database is
+	 * answering the requests that hold them. Waiting up to wait_ms for a slot would make a
+	 * readiness probe (timeoutSeconds 1-2) fail exactly when the service is busiest, and take
+	 * the pod out of rotation under load. */
+	pthread_mutex_lock(&pool->mu);
+	saturated = pool->in_use >= pool->size && now_ms() >= pool->retry_after_ms;
+	pthread_mutex_unlock(&pool->mu);
+	if (saturated)
+		return 0;
 	st = db_acquire(pool, &conn);
 	if (st == DB_OK) {
 		st = db_run_sql(conn, "SELECT 1", &res);

@@ -14,7 +14,8 @@
 #include "ts.h"
 
 /* Test settings: short catalog timeout and fast recovery so outages settle in seconds. */
-#define T_CATALOG_TIMEOUT_MS "1000"
+/* CATALOG_TIMEOUT_MS given to order services; suites that must never see a timeout raise it. */
+static int t_catalog_timeout_ms = 1000;
 #define T_RECOVERY_INTERVAL_MS "200"
 #define T_INTENT_AGE_MS "1500"
 
@@ -64,10 +65,10 @@ static inline void t_start_catalog(struct ts_proc *p, const char *db, int port)
 /* Starts an order-service on db talking to catalog_url; port 0 = a free one. */
 static inline void t_start_order(struct ts_proc *p, const char *db, const char *catalog_url, int port)
 {
-	char dburl[512], cat[128], portv[32];
+	char dburl[512], cat[128], portv[32], timeout[48];
 	const char *env[] = { dburl,
 			      cat,
-			      "CATALOG_TIMEOUT_MS=" T_CATALOG_TIMEOUT_MS,
+			      timeout,
 			      "RECOVERY_INTERVAL_MS=" T_RECOVERY_INTERVAL_MS,
 			      "RECOVERY_INTENT_AGE_MS=" T_INTENT_AGE_MS,
 			      "LOG_LEVEL=info",
@@ -78,6 +79,7 @@ static inline void t_start_order(struct ts_proc *p, const char *db, const char *
 
 	(void)snprintf(dburl, sizeof dburl, "DATABASE_URL=%s", db);
 	(void)snprintf(cat, sizeof cat, "CATALOG_SERVICE_URL=%s/", catalog_url);
+	(void)snprintf(timeout, sizeof timeout, "CATALOG_TIMEOUT_MS=%d", t_catalog_timeout_ms);
 	if (port > 0)
 		(void)snprintf(portv, sizeof portv, "PORT=%d", port);
 	else

@@ -13,6 +13,9 @@ static struct ts_proc catalogs[2], orders[2];
 
 static void setup(void)
 {
+	/* A slow commit on a loaded machine must not turn into a 503: this test counts exact
+	 * outcomes, so give the catalog plenty of time. */
+	t_catalog_timeout_ms = 8000;
 	db = ts_db_create(0);
 	t_start_catalog(&catalogs[0], db, 0);
 	t_start_catalog(&catalogs[1], db, 0);
@@ -72,7 +75,12 @@ START_TEST(test_200_concurrent_orders_for_50_copies_sell_exactly_50)
 		else
 			other++;
 	}
-	ck_assert_msg(other == 0, "%d unexpected statuses (e.g. %ld)", other, w[0].status);
+	for (i = 0; i < N_REQUESTS && other > 0; i++)
+		if (w[i].status != 201 && w[i].status != 409) {
+			fprintf(stderr, "request %d got %ld\n", i, w[i].status);
+			break;
+		}
+	ck_assert_msg(other == 0, "%d unexpected statuses", other);
 	ck_assert_int_eq(ok, STOCK);
 	ck_assert_int_eq(conflict, N_REQUESTS - STOCK);
 	ck_assert_int_eq(t_book_qty(db, book), 0);

@@ -75,7 +75,9 @@ struct db_error {
 /* The calling thread's last failure (from db_run/db_exec/db_acquire). */
 const struct db_error *db_last_error(void);
 
-/* Runs SELECT 1. Returns 0, or -1 with a reason. */
+/* Runs SELECT 1. Returns 0, or -1 with a reason. When every connection is checked out (and
+ * the last connect did not fail) it returns 0 at once instead of waiting for a slot: a busy
+ * pool is a working database, and a readiness probe must not time out under load. */
 int db_ping(struct db_pool *pool, char *reason, size_t len);
 
 struct db_stats {

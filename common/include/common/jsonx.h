@@ -15,7 +15,7 @@ json_t *jsonx_detail_list(json_t *errors);
 json_t *jsonx_string_or_null(const char *s);
 /* Converts PostgreSQL's timestamptz text output in UTC ("2026-11-29 10:00:00.123456+00")
  * into RFC 3339 ("2026-11-29T10:00:00.123456Z") as a new JSON string. Sessions must run with
- * TimeZone=UTC (the pool sets it). */
+ * TimeZone=UTC (the pool sets it). JSON null for NULL or text that is not UTF-8. */
 json_t *jsonx_pg_time(const char *pg_text);
 /* Compares two JSON values structurally (object key order ignored). 1 equal, 0 not. */
 int jsonx_equal(const json_t *a, const json_t *b);
