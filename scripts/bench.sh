@@ -25,7 +25,7 @@
 #   BENCH_KEEP_DB=1        reuse .bench/pg and its seeded catalogue when it already has enough books
 #   BENCH_WRITE_DOCS=0|1   rewrite docs/performance.md (default 1, quick 0)
 #   BENCH_GEN              catalogue generator (default scripts/gen-books.sh; args: N DATABASE_URL)
-#   BENCH_SKIP_BUILD=1     use the existing build-bench/ binaries
+#   BENCH_SKIP_BUILD=1     use the existing binaries (in build-bench/, or BENCH_BUILD_DIR)
 #   BENCH_PGBENCH=0        skip pgbench (ratios then print as "-")
 set -euo pipefail
 

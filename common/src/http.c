@@ -311,7 +311,9 @@ void http_location(const struct http_req *req, struct http_resp *resp, const cha
 	} else {
 		prefix = "";
 	}
-	snprintf(value, sizeof(value), "%.*s%s", (int)plen, prefix, path);
+	/* A prefix and path too long for the header are cut: the header is capped anyway. */
+	if (snprintf(value, sizeof(value), "%.*s%s", (int)plen, prefix, path) < 0)
+		value[0] = '\0';
 	http_resp_header(resp, "Location", value);
 }
 
