@@ -23,7 +23,7 @@ as_pg() {
 free_port() {
   local p
   for _ in $(seq 1 50); do
-    p=$((20000 + RANDOM % 30000))
+    p=$((15000 + RANDOM % 17000))  # below the ephemeral range (32768+)
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
   done
   echo "pg.sh: no free port" >&2; exit 1
@@ -44,9 +44,17 @@ start)
     as_pg "$bindir/initdb" -D "$dir/data" -U bookstore --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
       || { cat "$dir/initdb.log" >&2; exit 1; }
   fi
-  as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=300 -c shared_buffers=256MB -c fsync=${PG_FSYNC:-on} -c synchronous_commit=${PG_SYNC_COMMIT:-on}" start >/dev/null \
-    || { tail -20 "$dir/log" >&2; exit 1; }
+  # The free-port probe can race with other listeners: when the port was not given, retry the
+  # start on another port a few times.
+  attempt=1
+  until as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=300 -c shared_buffers=256MB -c fsync=${PG_FSYNC:-on} -c synchronous_commit=${PG_SYNC_COMMIT:-on}" start >/dev/null; do
+    if [ -n "${3:-}" ] || [ "$attempt" -ge 5 ]; then
+      echo "pg.sh: PostgreSQL did not start on port $port; last lines of $dir/log:" >&2
+      tail -20 "$dir/log" >&2; exit 1
+    fi
+    attempt=$((attempt + 1)); port=$(free_port)
+  done
   echo "postgresql://bookstore@127.0.0.1:$port/postgres" > "$dir/url.tmp" && mv "$dir/url.tmp" "$dir/url"
   echo "$port" > "$dir/port"
   cat "$dir/url"
