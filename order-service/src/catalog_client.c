@@ -10,6 +10,7 @@
 
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/money.h"
 
 #define CATALOG_MAX_RESPONSE (1024 * 1024)
 
@@ -128,7 +129,7 @@ static void count_failure(const char *op, const char *reason)
 
 	(void)snprintf(labels, sizeof labels, "op=\"%s\",reason=\"%s\"", op, reason);
 	metrics_count("catalog_failures_total",
-		      "Catalog calls that failed (transport error, timeout, 5xx or garbage)", labels,
+		      "Catalog calls that failed (transport error, timeout, 5xx, garbage, unexpected status)", labels,
 		      1);
 }
 
@@ -254,12 +255,16 @@ static int exchange(const char *op, const char *method, const char *path, const 
 	return -1;
 }
 
+/* A book the order service can use: integer id and quantity, a title, and a price that is a
+ * positive money amount (anything else is a garbage answer, counted as a failure). */
 static bool book_well_formed(const json_t *book)
 {
+	int64_t cents = 0;
+
 	return json_is_object(book) && json_is_integer(json_object_get(book, "id")) &&
 	       json_is_string(json_object_get(book, "title")) &&
-	       json_object_get(book, "price") != NULL &&
-	       json_is_integer(json_object_get(book, "quantity"));
+	       money_from_json(json_object_get(book, "price"), &cents) == MONEY_OK &&
+	       cents > 0 && json_is_integer(json_object_get(book, "quantity"));
 }
 
 enum catalog_status catalog_reserve(const char *reservation_id, long long book_id, int quantity,
@@ -308,6 +313,7 @@ enum catalog_status catalog_reserve(const char *reservation_id, long long book_i
 	default:
 		log_msg(LOG_WARN, request_id, "catalog reserve %s answered %ld", reservation_id,
 			ex.status);
+		count_failure("reserve", "unexpected_status");
 		st = ex.status >= 400 && ex.status < 500 ? CATALOG_REJECTED : CATALOG_UNAVAILABLE;
 		break;
 	}
@@ -333,6 +339,7 @@ enum catalog_status catalog_release(const char *reservation_id, const char *requ
 	} else {
 		log_msg(LOG_WARN, request_id, "catalog release %s answered %ld", reservation_id,
 			ex.status);
+		count_failure("release", "unexpected_status");
 		st = ex.status >= 400 && ex.status < 500 ? CATALOG_REJECTED : CATALOG_UNAVAILABLE;
 	}
 out:
@@ -362,6 +369,7 @@ enum catalog_status catalog_get_book(long long book_id, const char *request_id, 
 	} else if (ex.status == 404) {
 		st = CATALOG_NOT_FOUND;
 	} else {
+		count_failure("get_book", "unexpected_status");
 		st = ex.status >= 400 && ex.status < 500 ? CATALOG_REJECTED : CATALOG_UNAVAILABLE;
 	}
 out:

@@ -220,6 +220,7 @@ int order_validate_filter(const char *skip, const char *limit, const char *statu
 	size_t before = json_array_size(errors);
 	json_t *input = NULL;
 
+	/* Each error carries its own input (json_decref(NULL) is a no-op). */
 	memset(f, 0, sizeof *f);
 	(void)valid_query_ll(skip, "skip", 0, 0, LLONG_MAX, &f->skip, errors);
 	(void)valid_query_ll(limit, "limit", 100, 1, 1000, &f->limit, errors);
@@ -229,13 +230,15 @@ int order_validate_filter(const char *skip, const char *limit, const char *statu
 		if (!order_status_public(f->status)) {
 			input = json_string(status);
 			valid_error(errors, "enum", "query", "status", STATUS_ENUM_MSG, input);
+			json_decref(input);
+			input = NULL;
 		} else {
 			f->has_status = true;
 		}
 	}
 	if (customer_email != NULL) {
 		if (customer_email[0] == '\0') {
-			input = input != NULL ? input : json_string("");
+			input = json_string("");
 			valid_error(errors, "string_too_short", "query", "customer_email",
 				    "String should have at least 1 character", input);
 		} else {

@@ -2,6 +2,7 @@
  * described step by step in docs/consistency.md; the comments below name its steps. */
 #include "order_http.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,15 +38,24 @@ static int db_failure(const struct http_req *req, struct http_resp *resp, enum d
 	return http_error(resp, 500, "Internal Server Error");
 }
 
+/* Parses the {order_id} path parameter into *id. Returns 0, or the HTTP status already filled
+ * into resp: 404 for an integer that cannot be an order id (0, negative: as the catalog answers
+ * for /books/{id}), 422 (with the input) for anything that is not a 64-bit integer. */
 static int path_id(const struct http_req *req, struct http_resp *resp, long long *id)
 {
-	json_t *errors;
+	const char *raw = req->nparams >= 1 ? req->params[0] : NULL;
+	long long any = 0;
+	json_t *errors, *input;
 
-	if (req->nparams >= 1 && order_parse_id(req->params[0], id) == 0)
+	if (order_parse_id(raw, id) == 0)
 		return 0;
+	if (raw != NULL && valid_parse_ll(raw, LLONG_MIN, LLONG_MAX, &any) == 0)
+		return http_error(resp, 404, "Order not found");
 	errors = json_array();
+	input = raw != NULL ? json_string(raw) : NULL;
 	valid_error(errors, "int_parsing", "path", "order_id",
-		    "Input should be a valid integer, unable to parse string as an integer", NULL);
+		    "Input should be a valid integer, unable to parse string as an integer", input);
+	json_decref(input);
 	return http_validation_error(resp, errors);
 }
 

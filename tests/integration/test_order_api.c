@@ -204,6 +204,18 @@ START_TEST(test_get_order_200_404_422)
 	ts_resp_free(&r);
 	(void)ts_req(&r, "GET", order.url, NULL, "/orders/abc");
 	ck_assert_int_eq(r.status, 422);
+	ck_assert_str_eq(ts_str(json_array_get(json_object_get(r.json, "detail"), 0), "input"),
+			 "abc");
+	ts_resp_free(&r);
+	/* An integer that can be no order's id is simply not found (as /books/0 in the catalog). */
+	(void)ts_req(&r, "GET", order.url, NULL, "/orders/0");
+	ck_assert_int_eq(r.status, 404);
+	ts_resp_free(&r);
+	(void)ts_req(&r, "GET", order.url, NULL, "/orders/-5/book");
+	ck_assert_int_eq(r.status, 404);
+	ts_resp_free(&r);
+	(void)ts_req(&r, "GET", order.url, NULL, "/orders/99999999999999999999");
+	ck_assert_int_eq(r.status, 422);
 	ts_resp_free(&r);
 	(void)ts_req(&r, "DELETE", order.url, NULL, "/orders/%lld", id);
 	ck_assert_int_eq(r.status, 405);
@@ -383,7 +395,15 @@ START_TEST(test_cancel_restocks_exactly_once)
 	ck_assert_str_eq(ts_str(r.json, "status"), "cancelled");
 	ts_resp_free(&r);
 	ck_assert_int_eq(t_book_qty(db, book), 10);
-	ck_assert_int_eq(t_set_status(order.url, id, "cancelled"), 200);
+	/* A retried cancel is 200 and changes nothing, not even updated_at. */
+	(void)snprintf(sql, sizeof sql, "SELECT extract(epoch FROM updated_at) * 1000000 FROM "
+		       "orders WHERE id = %lld", id);
+	{
+		long long before = t_sql_ll(db, sql);
+
+		ck_assert_int_eq(t_set_status(order.url, id, "cancelled"), 200);
+		ck_assert_int_eq(t_sql_ll(db, sql), before);
+	}
 	ck_assert_int_eq(t_set_status(order.url, id, "pending"), 409);
 	t_sleep_ms(600); /* a few recovery passes */
 	ck_assert_int_eq(t_book_qty(db, book), 10);
@@ -603,6 +623,150 @@ START_TEST(test_recovery_undoes_an_abandoned_intent)
 }
 END_TEST
 
+
+/* Distinct TCP connections whose remote port is `port` (any state: established, time-wait...),
+ * by local port, from /proc/net/tcp. Fills seen[] (up to max) and returns how many. */
+static int conns_to_port(int port, int *seen, int max)
+{
+	FILE *f = fopen("/proc/net/tcp", "r");
+	char line[512];
+	unsigned lport, rport;
+	int n = 0, i, dup;
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof line, f) != NULL) {
+		if (sscanf(line, " %*d: %*x:%x %*x:%x", &lport, &rport) != 2)
+			continue;
+		if ((int)rport != port)
+			continue;
+		for (dup = 0, i = 0; i < n; i++)
+			dup |= seen[i] == (int)lport;
+		if (!dup && n < max)
+			seen[n++] = (int)lport;
+	}
+	fclose(f);
+	return n;
+}
+
+START_TEST(test_catalog_connections_are_kept_alive_across_orders)
+{
+	enum { MAXC = 4096, ORDERS = 40 };
+	long long book = t_create_book(catalog.url, "1.00", ORDERS);
+	static int before[MAXC], after[MAXC];
+	int nb, na, i, k, fresh = 0, found;
+
+	/* Warm up: each order-service worker thread may open its one connection. */
+	for (i = 0; i < 8; i++)
+		ck_assert_int_eq(t_order(order.url, book, 1, NULL, NULL), 201);
+	nb = conns_to_port(catalog.port, before, MAXC);
+	for (i = 8; i < ORDERS; i++)
+		ck_assert_int_eq(t_order(order.url, book, 1, NULL, NULL), 201);
+	na = conns_to_port(catalog.port, after, MAXC);
+	for (i = 0; i < na; i++) {
+		for (found = 0, k = 0; k < nb; k++)
+			found |= after[i] == before[k];
+		fresh += !found;
+	}
+	/* 32 orders (64+ catalog calls) may open at most one connection per worker (4). */
+	ck_assert_msg(fresh <= 4, "%d new connections to the catalog for 32 orders", fresh);
+	ck_assert_int_eq(t_book_qty(db, book), 0);
+}
+END_TEST
+
+START_TEST(test_idempotency_keys_are_kept_24h_and_stale_ones_expire)
+{
+	char sql[600];
+
+	(void)snprintf(sql, sizeof sql,
+		       "INSERT INTO idempotency_keys (key, request_hash, state, created_at) VALUES "
+		       "('exp-%d-done23h', md5('x'), 'done', now() - interval '23 hours 50 minutes'),"
+		       "('exp-%d-done26h', md5('x'), 'done', now() - interval '26 hours'),"
+		       "('exp-%d-prog2h', md5('x'), 'in_progress', now() - interval '2 hours'),"
+		       "('exp-%d-prog1s', md5('x'), 'in_progress', now() - interval '1 second') "
+		       "RETURNING 1",
+		       (int)getpid(), (int)getpid(), (int)getpid(), (int)getpid());
+	free(ts_sql(db, sql));
+	(void)snprintf(sql, sizeof sql,
+		       "SELECT count(*) FROM idempotency_keys WHERE key IN ('exp-%d-done26h', "
+		       "'exp-%d-prog2h')", (int)getpid(), (int)getpid());
+	ck_assert_int_eq(t_wait_zero(db, sql, 5000), 0);
+	(void)snprintf(sql, sizeof sql,
+		       "SELECT count(*) FROM idempotency_keys WHERE key IN ('exp-%d-done23h', "
+		       "'exp-%d-prog1s')", (int)getpid(), (int)getpid());
+	ck_assert_int_eq(t_sql_ll(db, sql), 2);
+}
+END_TEST
+
+/* Fills a concrete path for an OpenAPI path template. */
+static void concrete_path(const char *tmpl, long long id, char *out, size_t len)
+{
+	const char *p = strstr(tmpl, "{order_id}");
+
+	if (p == NULL)
+		(void)snprintf(out, len, "%s", tmpl);
+	else
+		(void)snprintf(out, len, "%.*s%lld%s", (int)(p - tmpl), tmpl, id, p + 10);
+}
+
+START_TEST(test_openapi_documents_every_route_and_each_answer_is_documented)
+{
+	static const char *const methods[] = { "get", "post", "patch", "put", "delete" };
+	long long book = t_create_book(catalog.url, "2.50", 10), id;
+	struct ts_resp doc = { 0 }, r = { 0 };
+	const json_t *paths, *item, *op;
+	const char *tmpl;
+	char path[256], url[320], upper[8], code[8], body[256];
+	int checked = 0;
+	size_t m, k;
+
+	ck_assert_int_eq(t_order(order.url, book, 1, NULL, &id), 201);
+	(void)ts_req(&doc, "GET", order.url, NULL, "/openapi.json");
+	ck_assert_int_eq(doc.status, 200);
+	ck_assert_int_eq(strncmp(ts_str(doc.json, "openapi"), "3.", 2), 0);
+	paths = json_object_get(doc.json, "paths");
+	json_object_foreach((json_t *)paths, tmpl, item) {
+		for (m = 0; m < sizeof methods / sizeof methods[0]; m++) {
+			op = json_object_get(item, methods[m]);
+			if (op == NULL)
+				continue;
+			for (k = 0; methods[m][k] != '\0'; k++)
+				upper[k] = (char)(methods[m][k] - 'a' + 'A');
+			upper[k] = '\0';
+			concrete_path(tmpl, id, path, sizeof path);
+			(void)snprintf(url, sizeof url, "%s%s", order.url, path);
+			if (strcmp(methods[m], "post") == 0)
+				(void)snprintf(body, sizeof body,
+					       "{\"book_id\":%lld,\"customer_name\":\"O\","
+					       "\"customer_email\":\"o@x.org\",\"quantity\":1}", book);
+			else
+				(void)snprintf(body, sizeof body, "{\"status\":\"processing\"}");
+			(void)ts_http(&r, upper, url,
+				      strcmp(methods[m], "get") == 0 ? NULL : body, NULL);
+			(void)snprintf(code, sizeof code, "%ld", r.status);
+			ck_assert_msg(r.status >= 200 && r.status < 300, "%s %s -> %ld %s", upper,
+				      path, r.status, r.body);
+			ck_assert_msg(json_object_get(json_object_get(op, "responses"), code) != NULL,
+				      "%s %s answered %s, not documented", upper, path, code);
+			ts_resp_free(&r);
+			checked++;
+		}
+	}
+	/* Every route of routes.c is documented: POST+GET /orders, GET /orders/{id}, PATCH
+	 * status, GET book, and /, /health, /ready, /metrics, /openapi.json. */
+	ck_assert_int_eq(checked, 10);
+	/* Error answers the handlers give are documented too. */
+	(void)ts_req(&r, "GET", order.url, NULL, "/orders/999999999");
+	ck_assert_ptr_nonnull(json_object_get(json_object_get(json_object_get(json_object_get(
+		json_object_get(paths, "/orders/{order_id}"), "get"), "responses"), "404"), "content"));
+	ts_resp_free(&r);
+	ck_assert_ptr_nonnull(json_object_get(json_object_get(json_object_get(
+		json_object_get(paths, "/orders"), "post"), "responses"), "409"));
+	ck_assert_ptr_nonnull(json_object_get(json_object_get(json_object_get(
+		json_object_get(paths, "/orders"), "post"), "responses"), "503"));
+	ts_resp_free(&doc);
+}
+END_TEST
+
 static Suite *api_suite(void)
 {
 	Suite *s = suite_create("order_api");
@@ -625,6 +789,9 @@ static Suite *api_suite(void)
 	tcase_add_test(tc, test_get_order_book_reports_availability);
 	tcase_add_test(tc, test_operational_endpoints);
 	tcase_add_test(tc, test_recovery_undoes_an_abandoned_intent);
+	tcase_add_test(tc, test_catalog_connections_are_kept_alive_across_orders);
+	tcase_add_test(tc, test_idempotency_keys_are_kept_24h_and_stale_ones_expire);
+	tcase_add_test(tc, test_openapi_documents_every_route_and_each_answer_is_documented);
 	suite_add_tcase(s, tc);
 	return s;
 }

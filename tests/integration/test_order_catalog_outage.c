@@ -4,6 +4,12 @@
  * outage is restocked by recovery. */
 #include "test_order_common.h"
 
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
 static char *db;
 static struct ts_proc catalog, order;
 static int catalog_port;
@@ -178,6 +184,200 @@ START_TEST(test_garbage_answer_from_catalog_is_503)
 }
 END_TEST
 
+
+/* A fake catalog on loopback: answers every POST /reservations with `reserve_reply` (a whole
+ * HTTP response) after delay_ms, and every release with a proper 200, one request per
+ * connection. It is what a broken or slow catalog looks like from the order service. */
+struct fake_catalog {
+	int fd;
+	int port;
+	int delay_ms;
+	const char *reserve_reply;
+	volatile int stop;
+	volatile int releases;
+	pthread_t th;
+};
+
+static void fake_serve_one(struct fake_catalog *f, int c)
+{
+	static const char release_reply[] =
+		"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+		"Content-Length: 42\r\n\r\n{\"reservation_id\":\"x\",\"status\":\"released\"}";
+	char req[8192];
+	size_t len = 0;
+	ssize_t n;
+	const char *end, *cl, *reply;
+	long body = 0;
+
+	for (;;) {
+		n = read(c, req + len, sizeof req - 1 - len);
+		if (n <= 0)
+			return;
+		len += (size_t)n;
+		req[len] = '\0';
+		end = strstr(req, "\r\n\r\n");
+		if (end == NULL)
+			continue;
+		cl = strstr(req, "Content-Length:"); /* as curl spells it */
+		body = cl != NULL && cl < end ? strtol(cl + 15, NULL, 10) : 0;
+		if ((long)(len - (size_t)(end + 4 - req)) >= body || len >= sizeof req - 1)
+			break;
+	}
+	if (strstr(req, "/release") != NULL) {
+		f->releases++;
+		reply = release_reply;
+	} else {
+		t_sleep_ms(f->delay_ms);
+		reply = f->reserve_reply;
+	}
+	(void)!write(c, reply, strlen(reply));
+}
+
+static void *fake_main(void *arg)
+{
+	struct fake_catalog *f = arg;
+	struct pollfd p = { .fd = f->fd, .events = POLLIN };
+	int c;
+
+	while (!f->stop) {
+		if (poll(&p, 1, 50) <= 0)
+			continue;
+		c = accept(f->fd, NULL, NULL);
+		if (c < 0)
+			continue;
+		fake_serve_one(f, c);
+		close(c);
+	}
+	return NULL;
+}
+
+static void fake_start(struct fake_catalog *f, const char *reserve_reply, int delay_ms)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof a;
+	int one = 1;
+
+	memset(f, 0, sizeof *f);
+	f->reserve_reply = reserve_reply;
+	f->delay_ms = delay_ms;
+	f->fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(f->fd, 0);
+	(void)setsockopt(f->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	ck_assert_int_eq(bind(f->fd, (struct sockaddr *)&a, sizeof a), 0);
+	ck_assert_int_eq(listen(f->fd, 64), 0);
+	ck_assert_int_eq(getsockname(f->fd, (struct sockaddr *)&a, &al), 0);
+	f->port = ntohs(a.sin_port);
+	ck_assert_int_eq(pthread_create(&f->th, NULL, fake_main, f), 0);
+}
+
+static void fake_stop(struct fake_catalog *f)
+{
+	f->stop = 1;
+	(void)pthread_join(f->th, NULL);
+	close(f->fd);
+}
+
+START_TEST(test_catalog_answering_garbage_is_503_with_retry_after_and_no_order)
+{
+	static const char *const replies[] = {
+		/* 200 with a non-JSON body */
+		"HTTP/1.1 201 Created\r\nContent-Type: text/html\r\nConnection: close\r\n"
+		"Content-Length: 17\r\n\r\n<html>oops</html>",
+		/* JSON, but no usable book in it */
+		"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nConnection: close\r\n"
+		"Content-Length: 38\r\n\r\n{\"reservation_id\":\"x\",\"book\":{\"id\":1}}",
+		/* a book whose price is not money */
+		"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nConnection: close\r\n"
+		"Content-Length: 56\r\n\r\n{\"book\":{\"id\":1,\"title\":\"T\",\"price\":\"abc\",\"quantity\":3}}",
+		/* an unexpected 4xx */
+		"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\n"
+		"Content-Length: 13\r\n\r\n{\"detail\":[]}",
+	};
+	long long book = t_create_book(catalog.url, "6.00", 4);
+	struct fake_catalog fake;
+	struct ts_proc bad = { 0 };
+	struct ts_resp r = { 0 };
+	char url[64], body[256], sql[160], *ra;
+	size_t i;
+
+	(void)snprintf(body, sizeof body,
+		       "{\"book_id\":%lld,\"customer_name\":\"G\",\"customer_email\":\"g@x.org\","
+		       "\"quantity\":1}", book);
+	(void)snprintf(sql, sizeof sql, "SELECT count(*) FROM orders WHERE book_id = %lld", book);
+	for (i = 0; i < sizeof replies / sizeof replies[0]; i++) {
+		fake_start(&fake, replies[i], 0);
+		(void)snprintf(url, sizeof url, "http://127.0.0.1:%d", fake.port);
+		t_start_order(&bad, db, url, 0);
+		(void)ts_req(&r, "POST", bad.url, body, "/orders");
+		ck_assert_msg(r.status == 503, "reply %zu: %ld %s", i, r.status, r.body);
+		ra = ts_header(&r, "Retry-After");
+		ck_assert_ptr_nonnull(ra);
+		free(ra);
+		ts_resp_free(&r);
+		/* The doubtful reservation was released at once, and no order exists. */
+		ck_assert_int_ge(fake.releases, 1);
+		ck_assert_int_eq(t_sql_ll(db, sql), 0);
+		(void)ts_req(&r, "GET", bad.url, NULL, "/metrics");
+		ck_assert_msg(strstr(r.body, "catalog_failures_total{op=\"reserve\"") != NULL,
+			      "reply %zu not counted as a catalog failure", i);
+		ts_resp_free(&r);
+		ck_assert_int_eq(ts_stop(&bad, SIGTERM, 5000), 0);
+		fake_stop(&fake);
+	}
+}
+END_TEST
+
+struct bg_post {
+	const char *url;
+	const char *body;
+	long status;
+};
+
+static void *bg_post_main(void *arg)
+{
+	struct bg_post *b = arg;
+	struct ts_resp r = { 0 };
+
+	(void)ts_req(&r, "POST", b->url, b->body, "/orders");
+	b->status = r.status;
+	ts_resp_free(&r);
+	return NULL;
+}
+
+START_TEST(test_sigterm_finishes_an_in_flight_order_then_exits_0)
+{
+	static const char reply[] =
+		"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nConnection: close\r\n"
+		"Content-Length: 58\r\n\r\n{\"book\":{\"id\":1,\"title\":\"T\",\"price\":\"44.99\",\"quantity\":3}}";
+	struct fake_catalog fake;
+	struct ts_proc slow = { 0 };
+	struct bg_post b = { 0 };
+	pthread_t th;
+	char url[64], body[256], sql[200];
+	long long book = t_create_book(catalog.url, "44.99", 4);
+
+	fake_start(&fake, reply, 600); /* below the suite's CATALOG_TIMEOUT_MS */
+	(void)snprintf(url, sizeof url, "http://127.0.0.1:%d", fake.port);
+	t_start_order(&slow, db, url, 0);
+	(void)snprintf(body, sizeof body,
+		       "{\"book_id\":%lld,\"customer_name\":\"S\",\"customer_email\":\"s@x.org\","
+		       "\"quantity\":2}", book);
+	b.url = slow.url;
+	b.body = body;
+	ck_assert_int_eq(pthread_create(&th, NULL, bg_post_main, &b), 0);
+	t_sleep_ms(300); /* the order is now waiting for the (slow) catalog */
+	ck_assert_int_eq(ts_stop(&slow, SIGTERM, 8000), 0);
+	(void)pthread_join(th, NULL);
+	ck_assert_int_eq(b.status, 201);
+	fake_stop(&fake);
+	/* Remove the fake order so the suite's stock accounting stays real. */
+	(void)snprintf(sql, sizeof sql,
+		       "DELETE FROM orders WHERE book_id = %lld AND total_price = 89.98 RETURNING 1",
+		       book);
+	free(ts_sql(db, sql));
+}
+END_TEST
+
 static Suite *outage_suite(void)
 {
 	Suite *s = suite_create("order_catalog_outage");
@@ -190,6 +390,8 @@ static Suite *outage_suite(void)
 	tcase_add_test(tc, test_cancel_during_outage_is_restocked_by_recovery);
 	tcase_add_test(tc, test_hung_catalog_times_out_and_stock_comes_back);
 	tcase_add_test(tc, test_garbage_answer_from_catalog_is_503);
+	tcase_add_test(tc, test_catalog_answering_garbage_is_503_with_retry_after_and_no_order);
+	tcase_add_test(tc, test_sigterm_finishes_an_in_flight_order_then_exits_0);
 	suite_add_tcase(s, tc);
 	return s;
 }

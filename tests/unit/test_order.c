@@ -268,6 +268,14 @@ START_TEST(test_filter_defaults_and_errors)
 	ck_assert(has_error(errors, "query", "customer_email", NULL));
 	ck_assert(has_error(errors, "query", "book_id", NULL));
 	json_decref(errors);
+	/* Each entry echoes its own input: the bad e-mail's input is "", not the bad status. */
+	errors = json_array();
+	ck_assert_int_eq(order_validate_filter(NULL, NULL, "lost", "", NULL, &f, errors), -1);
+	ck_assert_int_eq(json_array_size(errors), 2);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(errors, 0), "input")),
+			 "lost");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(errors, 1), "input")), "");
+	json_decref(errors);
 	errors = json_array();
 	ck_assert_int_eq(order_validate_filter(NULL, "1001", "failed", NULL, NULL, &f, errors), -1);
 	ck_assert_int_eq(json_array_size(errors), 2);
