@@ -20,7 +20,7 @@ packages=(
   postgresql postgresql-contrib
   curl jq wrk nginx-light
   clang libclang-rt-14-dev
-  podman runc debootstrap
+  podman runc debootstrap catatonit
   nodejs npm
 )
 

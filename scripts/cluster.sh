@@ -21,7 +21,10 @@
 # State lives in $CLUSTER_DIR (default .cluster/): pids/, ports/, logs/, nginx.conf, pg/.
 # Environment: CLUSTER_DIR, CLUSTER_PORT, CATALOG_REPLICAS, ORDER_REPLICAS, DATABASE_URL, BUILD_DIR,
 # CATALOG_BIN, ORDER_BIN, CLUSTER_LIMIT_RPS (nginx rate limit per client IP, default as the Ingress;
-# 0 disables), CLUSTER_SEED (0 skips seeding), DRAIN_DELAY_S (default 1).
+# 0 disables), CLUSTER_SEED (0 skips seeding), DRAIN_DELAY_S (default 1), READY_TIMEOUT_S (how long
+# a starting replica may take to answer /ready, default 90), STOP_TIMEOUT_S (SIGTERM -> SIGKILL,
+# default 20).
+# Every wait is bounded by wall-clock time, so a slow (heavily loaded) machine only makes it slower.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -34,6 +37,8 @@ CATALOG_BIN=${CATALOG_BIN:-$BUILD_DIR/catalog-service/catalog-service}
 ORDER_BIN=${ORDER_BIN:-$BUILD_DIR/order-service/order-service}
 SEED_FILE=${SEED_FILE:-$ROOT/db/seed/books.sql}
 DRAIN_DELAY_S=${DRAIN_DELAY_S:-1}
+READY_TIMEOUT_S=${READY_TIMEOUT_S:-90}
+STOP_TIMEOUT_S=${STOP_TIMEOUT_S:-20}
 NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 
 log() { echo "cluster: $*" >&2; }
@@ -58,13 +63,27 @@ manifest_env() {
     }' "$ROOT/k8s/configmap.yaml"
 }
 
-# Is PID alive and running BIN? (Guards against a recycled PID.)
-pid_is() {
-  local pid=$1 bin=$2 exe
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
-  exe=$(readlink -f "/proc/$pid/exe" 2>/dev/null || true)
-  [ "$exe" = "$(readlink -f "$bin")" ]
+# Pid files hold "PID STARTTIME" (STARTTIME: field 22 of /proc/PID/stat, clock ticks since boot).
+# The pair identifies one process for its whole life: a recycled PID has another start time, and
+# unlike /proc/PID/exe it stays valid when the binary is rebuilt while the process runs (exe then
+# reads "... (deleted)"), so `down` never loses track of a replica.
+proc_start() { # PID -> start time, empty if no such process (or a zombie)
+  local st
+  st=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+  st=${st##*) } # fields after "(comm) "; comm may contain spaces
+  # shellcheck disable=SC2086
+  set -- $st
+  [ "$1" != Z ] && echo "${20}"
 }
+record_pid() { echo "$1 $(proc_start "$1")" >"$2.tmp" && mv "$2.tmp" "$2"; }
+# pidfile_alive FILE: the process recorded in FILE is still running.
+pidfile_alive() {
+  local pid st
+  [ -f "$1" ] || return 1
+  read -r pid st <"$1" || true
+  [ -n "$pid" ] && [ -n "$st" ] && [ "$(proc_start "$pid")" = "$st" ]
+}
+pidfile_pid() { local pid _st; read -r pid _st <"$1" 2>/dev/null && echo "$pid"; }
 
 port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 free_port() {
@@ -88,10 +107,10 @@ wait_http() { # URL TIMEOUT_S -> 0 once it answers 200
 database_url() { cat "$DIR/database_url"; }
 
 start_replica() { # SVC N
-  local svc=$1 n=$2 bin port pid envs=() attempt logf off
+  local svc=$1 n=$2 bin port pid envs=() attempt logf off end
   bin=$(bin_of "$svc")
   logf=$DIR/logs/$svc-$n.log
-  if [ -f "$DIR/pids/$svc-$n" ] && pid_is "$(cat "$DIR/pids/$svc-$n")" "$bin"; then
+  if pidfile_alive "$DIR/pids/$svc-$n"; then
     log "$svc-$n already running"; return 0
   fi
   while IFS= read -r kv; do
@@ -105,15 +124,19 @@ start_replica() { # SVC N
     # setsid: own session, so a Ctrl-C in the terminal that ran `make up` does not reach it.
     env -i PATH="$PATH" "${envs[@]}" PORT="$port" setsid "$bin" >>"$logf" 2>&1 </dev/null &
     pid=$!
-    echo "$pid" >"$DIR/pids/$svc-$n"
-    for _ in $(seq 1 300); do
+    record_pid "$pid" "$DIR/pids/$svc-$n"
+    end=$(( $(date +%s) + READY_TIMEOUT_S ))
+    while :; do
       [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$port/ready" 2>/dev/null)" = 200 ] && return 0
-      kill -0 "$pid" 2>/dev/null || break
+      pidfile_alive "$DIR/pids/$svc-$n" || break
+      [ "$(date +%s)" -lt "$end" ] || break
       sleep 0.1
     done
-    if kill -0 "$pid" 2>/dev/null; then
+    if pidfile_alive "$DIR/pids/$svc-$n"; then
       tail -5 "$logf" >&2
-      die "$svc-$n (pid $pid, port $port) not ready after 30 s"
+      # Leave nothing half-started behind: the caller (and `down`) must not find a stray process.
+      stop_pid "$DIR/pids/$svc-$n" KILL 5
+      die "$svc-$n (pid $pid, port $port) not ready after $READY_TIMEOUT_S s"
     fi
     wait "$pid" 2>/dev/null || true
     # Another program took the port between our check and the bind: move this replica.
@@ -131,17 +154,24 @@ start_replica() { # SVC N
   die "$svc-$n: no usable port after 3 attempts"
 }
 
-stop_pid() { # PIDFILE BIN SIGNAL TIMEOUT_S
-  local f=$1 bin=$2 sig=$3 t=$4 pid
+# wait_gone PIDFILE SECONDS: 0 once the recorded process has exited.
+wait_gone() {
+  local end=$(( $(date +%s) + $2 ))
+  while pidfile_alive "$1"; do
+    [ "$(date +%s)" -lt "$end" ] || return 1
+    sleep 0.1
+  done
+}
+stop_pid() { # PIDFILE SIGNAL TIMEOUT_S: signal, wait, SIGKILL after TIMEOUT_S; 1 if it survives
+  local f=$1 sig=$2 t=$3 pid
   [ -f "$f" ] || return 0
-  pid=$(cat "$f")
-  if pid_is "$pid" "$bin"; then
+  pid=$(pidfile_pid "$f")
+  if pidfile_alive "$f"; then
     kill "-$sig" "$pid" 2>/dev/null || true
-    for _ in $(seq 1 $((t * 10))); do pid_is "$pid" "$bin" || break; sleep 0.1; done
-    if pid_is "$pid" "$bin"; then
+    if ! wait_gone "$f" "$t"; then
       log "pid $pid did not stop after ${t}s; SIGKILL"
       kill -KILL "$pid" 2>/dev/null || true
-      for _ in $(seq 1 50); do pid_is "$pid" "$bin" || break; sleep 0.1; done
+      wait_gone "$f" 10 || { log "pid $pid survives SIGKILL"; return 1; }
     fi
   fi
   rm -f "$f"
@@ -177,10 +207,29 @@ write_nginx_conf() {
   mv "$DIR/nginx.conf.tmp" "$DIR/nginx.conf"
 }
 
-nginx_running() { [ -f "$DIR/nginx.pid" ] && kill -0 "$(cat "$DIR/nginx.pid")" 2>/dev/null; }
+nginx_master() { [ -f "$DIR/nginx.pid" ] && cat "$DIR/nginx.pid"; }
+nginx_running() { local m; m=$(nginx_master) && [ -n "$m" ] && [ -n "$(proc_start "$m")" ]; }
+# nginx_workers: PIDs of the master's children (the worker processes).
+nginx_workers() {
+  local m p
+  m=$(nginx_master) || return 0
+  [ -n "$m" ] || return 0
+  pgrep -P "$m" 2>/dev/null || true
+}
+# nginx_reload: load the new configuration and return only once every worker of the old
+# configuration has exited, i.e. no request can be routed by the old upstream list any more (the
+# endpoint removal is complete, like ingress-nginx having applied an Endpoints change). Old workers
+# finish their in-flight requests first. Bounded: RELOAD_TIMEOUT_S (default 30).
 nginx_reload() {
+  local old p end=$(( $(date +%s) + ${RELOAD_TIMEOUT_S:-30} ))
+  old=$(nginx_workers)
   "$NGINX" -p "$DIR" -c "$DIR/nginx.conf" -s reload
-  sleep 0.3 # new workers take over; old ones finish their in-flight requests, then exit
+  for p in $old; do
+    while [ -e "/proc/$p" ] && [ "$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)" != Z ]; do
+      if [ "$(date +%s)" -ge "$end" ]; then log "nginx worker $p of the old configuration still running"; return 0; fi
+      sleep 0.05
+    done
+  done
 }
 
 ensure_binaries() {
@@ -243,17 +292,49 @@ cluster up: $CATALOG_REPLICAS catalog + $ORDER_REPLICAS order replicas behind ht
 EOF
 }
 
-cmd_down() {
-  local svc f
-  for f in "$DIR"/pids/order-*; do [ -e "$f" ] && stop_pid "$f" "$ORDER_BIN" TERM 20; done
+# stop_nginx: graceful quit, then fast shutdown (TERM), then SIGKILL of the master and its workers.
+stop_nginx() {
+  local m w end
+  nginx_running || { rm -f "$DIR/nginx.pid"; return 0; }
+  m=$(nginx_master)
+  kill -QUIT "$m" 2>/dev/null || true
+  end=$(( $(date +%s) + 10 ))
+  while nginx_running && [ "$(date +%s)" -lt "$end" ]; do sleep 0.1; done
   if nginx_running; then
-    "$NGINX" -p "$DIR" -c "$DIR/nginx.conf" -s quit 2>/dev/null || kill "$(cat "$DIR/nginx.pid")" 2>/dev/null || true
-    for _ in $(seq 1 50); do nginx_running || break; sleep 0.1; done
+    log "nginx $m still running after QUIT; TERM"
+    kill -TERM "$m" 2>/dev/null || true
+    end=$(( $(date +%s) + 5 ))
+    while nginx_running && [ "$(date +%s)" -lt "$end" ]; do sleep 0.1; done
   fi
-  for f in "$DIR"/pids/catalog-*; do [ -e "$f" ] && stop_pid "$f" "$CATALOG_BIN" TERM 20; done
-  if [ -f "$DIR/pg-owned" ]; then "$ROOT/scripts/pg.sh" stop "$DIR/pg"; fi
+  if nginx_running; then
+    w=$(nginx_workers)
+    log "nginx $m still running after TERM; KILL"
+    # shellcheck disable=SC2086
+    kill -KILL "$m" $w 2>/dev/null || true
+    sleep 0.2
+  fi
+  rm -f "$DIR/nginx.pid"
+}
+
+cmd_down() {
+  local f p svc pids rc=0
+  [ -d "$DIR" ] || { log "nothing to stop in $DIR"; return 0; }
+  # Orders first (they call the catalog through nginx), then the ingress, then the catalog. The
+  # replicas of one service are stopped in parallel: each drains on SIGTERM.
+  for svc in order catalog; do
+    pids=()
+    for f in "$DIR"/pids/"$svc"-*; do
+      [ -e "$f" ] || continue
+      case $f in *.tmp) continue ;; esac
+      stop_pid "$f" TERM "$STOP_TIMEOUT_S" & pids+=($!)
+    done
+    for p in "${pids[@]}"; do wait "$p" || rc=1; done
+    if [ "$svc" = order ]; then stop_nginx; fi
+  done
+  if [ -f "$DIR/pg-owned" ]; then "$ROOT/scripts/pg.sh" stop "$DIR/pg" || rc=1; fi
   if [ "${1:-}" = --purge ]; then rm -rf "$DIR"; fi
   log "down"
+  return "$rc"
 }
 
 cmd_status() {
@@ -263,8 +344,8 @@ cmd_status() {
     [ -f "$DIR/replicas-$svc" ] || continue
     for n in $(seq 1 "$(cat "$DIR/replicas-$svc")"); do
       port=$(cat "$DIR/ports/$svc-$n" 2>/dev/null || echo "?")
-      pid=$(cat "$DIR/pids/$svc-$n" 2>/dev/null || echo "")
-      if pid_is "$pid" "$(bin_of "$svc")"; then
+      pid=$(pidfile_pid "$DIR/pids/$svc-$n" || true)
+      if pidfile_alive "$DIR/pids/$svc-$n"; then
         st=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$port/ready" || true)
         echo "$svc-$n  pid $pid  port $port  ready=$st"
       else
@@ -276,15 +357,14 @@ cmd_status() {
 
 cmd_restart_rolling() {
   nginx_running || die "cluster is not up"
-  local svc n bin
+  local svc n
   for svc in catalog order; do
-    bin=$(bin_of "$svc")
     for n in $(seq 1 "$(cat "$DIR/replicas-$svc")"); do
       log "rolling $svc-$n"
       echo "$svc-$n" >>"$DIR/drained"
       write_nginx_conf && nginx_reload
       sleep "$DRAIN_DELAY_S"
-      stop_pid "$DIR/pids/$svc-$n" "$bin" TERM 20
+      stop_pid "$DIR/pids/$svc-$n" TERM "$STOP_TIMEOUT_S"
       start_replica "$svc" "$n"
       grep -vx "$svc-$n" "$DIR/drained" >"$DIR/drained.tmp" || true
       mv "$DIR/drained.tmp" "$DIR/drained"
@@ -299,7 +379,7 @@ up) cmd_up ;;
 down) cmd_down "${2:-}" ;;
 status) cmd_status ;;
 restart-rolling) cmd_restart_rolling ;;
-kill) stop_pid "$DIR/pids/${2:?svc}-${3:?n}" "$(bin_of "$2")" KILL 5 ;;
+kill) bin_of "${2:?svc}" >/dev/null; stop_pid "$DIR/pids/$2-${3:?n}" KILL 5 ;;
 start) start_replica "${2:?svc}" "${3:?n}" ;;
 manifest-env) manifest_env "${2:?svc}" ;;
 *) echo "usage: scripts/cluster.sh up|down [--purge]|status|restart-rolling|kill SVC N|start SVC N|manifest-env SVC" >&2; exit 2 ;;

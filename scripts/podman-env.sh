@@ -23,11 +23,10 @@ podman_env_main() {
     return 1
   fi
   mkdir -p "$dir" || return 1
-  # `podman kube play` builds its pause image from catatonit; install it when we can (root + apt).
-  if ! command -v catatonit >/dev/null 2>&1 && [ ! -x /usr/libexec/podman/catatonit ] &&
-    [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends catatonit >/dev/null 2>&1 ||
-      echo "podman-env: could not install catatonit (needed by podman kube play)" >&2
+  # `podman kube play` builds its pause image from catatonit (scripts/bootstrap.sh installs it; a
+  # test must not run apt-get: concurrent runs would fight over the dpkg lock).
+  if ! command -v catatonit >/dev/null 2>&1 && [ ! -x /usr/libexec/podman/catatonit ]; then
+    echo "podman-env: catatonit is not installed; podman kube play will fail (apt-get install catatonit)" >&2
   fi
   if [ ! -f "$conf" ]; then
     cat >"$conf.tmp" <<'EOF'

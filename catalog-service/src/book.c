@@ -106,7 +106,9 @@ static void parse_isbn(const json_t *body, struct book_input *in, json_t *errors
 		valid_error(errors, "string_type", "body", "isbn", "Input should be a valid string", v);
 		return;
 	}
-	if (json_string_length(v) > 64 || valid_isbn(json_string_value(v), in->isbn) != 0) {
+	/* An embedded NUL ("\u0000") would hide the rest of the text from valid_isbn(). */
+	if (json_string_length(v) > 64 || strlen(json_string_value(v)) != json_string_length(v) ||
+	    valid_isbn(json_string_value(v), in->isbn) != 0) {
 		valid_error(errors, "value_error", "body", "isbn",
 			    "Value error, invalid ISBN: expected an ISBN-10 or ISBN-13 with a correct "
 			    "check digit (hyphens and spaces allowed)",

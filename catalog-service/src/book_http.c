@@ -31,23 +31,35 @@ int catalog_db_failure(const struct http_req *req, struct http_resp *resp, enum 
 	return http_error(resp, 500, "Internal Server Error");
 }
 
-int catalog_path_id(const struct http_req *req, struct http_resp *resp, size_t index,
-		    const char *name, long long *out)
+/* Parses path parameter index as an integer into *out; on failure appends the int_parsing entry
+ * (loc ["path", name]) to errors and returns -1. */
+static int path_id_parse(const struct http_req *req, size_t index, const char *name, long long *out,
+			 json_t *errors)
 {
 	const char *s = index < req->nparams ? req->params[index] : NULL;
-	json_t *errors = NULL;
 	json_t *input = NULL;
 
 	if (s != NULL && valid_parse_ll(s, LLONG_MIN, LLONG_MAX, out) == 0)
 		return 0;
-	errors = json_array();
-	if (errors == NULL)
-		abort();
 	if (s != NULL && valid_utf8(s, strlen(s)))
 		input = json_string(s);
 	valid_error(errors, "int_parsing", "path", name,
 		    "Input should be a valid integer, unable to parse string as an integer", input);
 	json_decref(input);
+	return -1;
+}
+
+int catalog_path_id(const struct http_req *req, struct http_resp *resp, size_t index,
+		    const char *name, long long *out)
+{
+	json_t *errors = json_array();
+
+	if (errors == NULL)
+		abort();
+	if (path_id_parse(req, index, name, out, errors) == 0) {
+		json_decref(errors);
+		return 0;
+	}
 	return http_validation_error(resp, errors);
 }
 
@@ -176,20 +188,20 @@ int book_http_update(struct http_req *req, struct http_resp *resp)
 	struct book b = { 0 };
 	json_t *body = NULL;
 	json_t *errors = NULL;
-	long long id;
+	long long id = 0;
 	enum db_status st;
 	int status;
 
-	status = catalog_path_id(req, resp, 0, "id", &id);
-	if (status != 0)
-		goto out;
-	status = http_json_body(req, resp, &body);
-	if (status != 0)
-		goto out;
 	errors = json_array();
 	if (errors == NULL)
 		abort();
-	if (book_parse_update(body, &in, errors) != 0) {
+	/* A bad id and bad fields are reported together (FastAPI's list names every bad field);
+	 * an unreadable body (415, json_invalid) is answered alone, as FastAPI does. */
+	(void)path_id_parse(req, 0, "id", &id, errors);
+	status = http_json_body(req, resp, &body);
+	if (status != 0)
+		goto out;
+	if (book_parse_update(body, &in, errors) != 0 || json_array_size(errors) > 0) {
 		status = http_validation_error(resp, errors);
 		errors = NULL;
 		goto out;

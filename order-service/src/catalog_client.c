@@ -233,12 +233,12 @@ static void exchange_clear(struct exchange *ex)
  * and unparseable bodies are retried after a short pause. Returns 0 with a parsed answer whose
  * status is below 500, else -1 (ex cleared). */
 static int exchange(const char *op, const char *method, const char *path, const char *body,
-		    const char *request_id, struct exchange *ex)
+		    const char *request_id, int attempts, struct exchange *ex)
 {
 	int attempt;
 	struct timespec pause = { 0, 50 * 1000 * 1000 };
 
-	for (attempt = 0; attempt < CATALOG_ATTEMPTS; attempt++) {
+	for (attempt = 0; attempt < attempts; attempt++) {
 		if (attempt > 0)
 			(void)nanosleep(&pause, NULL);
 		memset(ex, 0, sizeof *ex);
@@ -285,7 +285,7 @@ enum catalog_status catalog_reserve(const char *reservation_id, long long book_i
 	body = json_dumps(req, JSON_COMPACT);
 	if (body == NULL)
 		goto out;
-	if (exchange("reserve", "POST", "/reservations", body, request_id, &ex) != 0)
+	if (exchange("reserve", "POST", "/reservations", body, request_id, CATALOG_ATTEMPTS, &ex) != 0)
 		goto out;
 	switch (ex.status) {
 	case 200:
@@ -324,7 +324,9 @@ out:
 	return st;
 }
 
-enum catalog_status catalog_release(const char *reservation_id, const char *request_id)
+/* The release call with the given number of attempts (see catalog_release). */
+static enum catalog_status release_attempts(const char *reservation_id, const char *request_id,
+					    int attempts)
 {
 	enum catalog_status st = CATALOG_UNAVAILABLE;
 	struct exchange ex = { 0 };
@@ -332,7 +334,7 @@ enum catalog_status catalog_release(const char *reservation_id, const char *requ
 
 	if (buf_printf(&path, "/reservations/%s/release", reservation_id) != 0)
 		goto out;
-	if (exchange("release", "POST", path.data, NULL, request_id, &ex) != 0)
+	if (exchange("release", "POST", path.data, NULL, request_id, attempts, &ex) != 0)
 		goto out;
 	if (ex.status == 200 || ex.status == 201) {
 		st = CATALOG_OK;
@@ -348,6 +350,21 @@ out:
 	return st;
 }
 
+enum catalog_status catalog_release(const char *reservation_id, const char *request_id)
+{
+	return release_attempts(reservation_id, request_id, CATALOG_ATTEMPTS);
+}
+
+enum catalog_status catalog_release_once(const char *reservation_id, const char *request_id)
+{
+	return release_attempts(reservation_id, request_id, 1);
+}
+
+long catalog_timeout(void)
+{
+	return catalog_timeout_ms;
+}
+
 enum catalog_status catalog_get_book(long long book_id, const char *request_id, json_t **book)
 {
 	enum catalog_status st = CATALOG_UNAVAILABLE;
@@ -357,7 +374,7 @@ enum catalog_status catalog_get_book(long long book_id, const char *request_id, 
 	*book = NULL;
 	if (buf_printf(&path, "/books/%lld", book_id) != 0)
 		goto out;
-	if (exchange("get_book", "GET", path.data, NULL, request_id, &ex) != 0)
+	if (exchange("get_book", "GET", path.data, NULL, request_id, CATALOG_ATTEMPTS, &ex) != 0)
 		goto out;
 	if (ex.status == 200) {
 		if (!book_well_formed(ex.json)) {

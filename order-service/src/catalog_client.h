@@ -42,6 +42,13 @@ enum catalog_status catalog_reserve(const char *reservation_id, long long book_i
  * or when the id was never reserved: the catalog then records a tombstone). */
 enum catalog_status catalog_release(const char *reservation_id, const char *request_id);
 
+/* catalog_release with a single attempt (at most one CATALOG_TIMEOUT_MS): for a request that
+ * must answer its client within a bound and can leave a failed release to recovery. */
+enum catalog_status catalog_release_once(const char *reservation_id, const char *request_id);
+
+/* The per-attempt timeout in milliseconds (CATALOG_TIMEOUT_MS). */
+long catalog_timeout(void);
+
 /* GET /books/{id}. CATALOG_OK with *book (new reference), CATALOG_NOT_FOUND, or a failure. */
 enum catalog_status catalog_get_book(long long book_id, const char *request_id, json_t **book);
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include "catalog_client.h"
 #include "common/jsonx.h"
@@ -126,25 +127,41 @@ static int idem_begin(const struct http_req *req, struct http_resp *resp, const 
 	return http_error(resp, 409, "A request with this Idempotency-Key is in progress");
 }
 
-/* Undoes an intent after a failed or doubtful reservation: release (idempotent; also stops a
- * late reserve, which the catalog then refuses with 410), then delete the intent. If the catalog
- * cannot be reached the intent is marked failed and recovery finishes the release. */
-static void undo_intent(const struct http_req *req, long long id, const char *rid)
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Undoes an intent after a failed or doubtful reservation that started at reserve_ms (monotonic).
+ * The client's wait stays bounded by about 2 x CATALOG_TIMEOUT_MS (docs/consistency.md): only if
+ * the reserve failed within one timeout is the release tried here, once (idempotent; it also
+ * stops a late reserve, which the catalog then refuses with 410), and the intent deleted.
+ * Otherwise (a hung or slow catalog), or if that release fails, the intent is marked failed and
+ * recovery releases it without waiting for the intent age. */
+static void undo_intent(const struct http_req *req, long long id, const char *rid,
+			long long reserve_ms)
 {
 	struct db_pool *pool = app_pool(req);
-	enum catalog_status cs;
+	enum catalog_status cs = CATALOG_UNAVAILABLE;
 
-	cs = catalog_release(rid, req->request_id);
-	if (cs == CATALOG_OK) {
-		if (order_repo_discard_intent(pool, id) != DB_OK)
-			log_msg(LOG_WARN, req->request_id,
-				"order %lld: intent left for recovery (release done)", id);
-		return;
+	if (mono_ms() - reserve_ms < catalog_timeout()) {
+		cs = catalog_release_once(rid, req->request_id);
+		if (cs == CATALOG_OK) {
+			if (order_repo_discard_intent(pool, id) != DB_OK)
+				log_msg(LOG_WARN, req->request_id,
+					"order %lld: intent left for recovery (release done)", id);
+			return;
+		}
 	}
 	log_msg(LOG_WARN, req->request_id,
-		"order %lld: release of %s failed (%s); recovery will finish it", id, rid,
-		catalog_status_name(cs));
-	(void)order_repo_fail_intent(pool, id);
+		"order %lld: reservation %s not released here (%s); recovery will release it", id,
+		rid, catalog_status_name(cs));
+	if (order_repo_fail_intent(pool, id) != DB_OK)
+		log_msg(LOG_WARN, req->request_id,
+			"order %lld: intent left 'reserving'; recovery undoes it after its age", id);
 }
 
 /* The saga once the intent row exists. Returns the HTTP status (resp filled). */
@@ -160,6 +177,7 @@ static int reserve_and_finalize(const struct http_req *req, struct http_resp *re
 	const json_t *title;
 	enum catalog_status cs;
 	enum db_status st;
+	long long reserve_ms = mono_ms();
 	int rc;
 
 	cs = catalog_reserve(rid, in->book_id, in->quantity, req->request_id, &book, &detail);
@@ -169,7 +187,7 @@ static int reserve_and_finalize(const struct http_req *req, struct http_resp *re
 		if (order_price_total(json_object_get(book, "price"), in->quantity, unit, total) !=
 		    0) {
 			log_msg(LOG_WARN, req->request_id, "catalog sent an unusable price");
-			undo_intent(req, id, rid);
+			undo_intent(req, id, rid, reserve_ms);
 			rc = unavailable(resp, "Catalog service");
 			break;
 		}
@@ -203,7 +221,7 @@ static int reserve_and_finalize(const struct http_req *req, struct http_resp *re
 		rc = unavailable(resp, "Order service");
 		break;
 	default:
-		undo_intent(req, id, rid);
+		undo_intent(req, id, rid, reserve_ms);
 		rc = unavailable(resp, "Catalog service");
 		break;
 	}

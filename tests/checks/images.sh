@@ -11,36 +11,64 @@
 #     ConfigMap and Secret, securityContext) run under `podman kube play` (host network, 1 replica
 #     each): migrations applied, both ready, processes have no capabilities, the smoke story passes.
 # Figures are printed and written to $BUILD_DIR/image-figures.txt (used in README).
-# Without podman this FAILS (it does not pass silently): install podman runc debootstrap.
+# Without podman this FAILS (it does not pass silently): install podman runc debootstrap catatonit.
+#
+# Isolation: several runs of this check may share the machine (other build folders, a CI clone).
+# Every podman object (containers, pods, secret, volume, image tag) and database this run uses is
+# named after RUN_ID, and all of them are removed on every exit path.
 set -uo pipefail
 . "$(dirname "$0")/lib/checks.bash"
 
 IMAGE_MAX_BYTES=${IMAGE_MAX_BYTES:-30000000}
 TAG=$(awk '/name: bookstore\/catalog-service/ {getline; gsub(/[" ]|newTag:/, ""); print; exit}' "$SOURCE_DIR/k8s/kustomization.yaml")
 TAG=${TAG:-0.1.0}
-CAT_IMG=localhost/bookstore/catalog-service:$TAG
-ORD_IMG=localhost/bookstore/order-service:$TAG
+run_tmp images
+# The images get the release tag $TAG (what a user deploys) and a per-run tag; everything this run
+# starts uses the per-run tag, so a concurrent run building $TAG from another tree cannot swap the
+# image under it.
+RUN_TAG=ci-$RUN_ID
+CAT_IMG=localhost/bookstore/catalog-service:$RUN_TAG
+ORD_IMG=localhost/bookstore/order-service:$RUN_TAG
 figures=$BUILD_DIR/image-figures.txt
-
-command -v podman >/dev/null || die "podman is not installed: cannot build/test images (apt-get install podman runc debootstrap)"
-. "$SOURCE_DIR/scripts/podman-env.sh" || die "podman environment/base image could not be prepared"
-command -v psql >/dev/null || die "psql is required"
+DB_IMAGES=bookstore_images_$RUN_ID
+DB_KUBEPLAY=bookstore_kubeplay_$RUN_ID
+# Bounded waits, generous for a loaded machine (load average 10+ on 2 cores).
+READY_TIMEOUT_S=${READY_TIMEOUT_S:-120}
+KUBE_READY_TIMEOUT_S=${KUBE_READY_TIMEOUT_S:-240}
 
 names=()
+bg_pids=()
+KP_CAT=catalog-service-$RUN_ID KP_ORD=order-service-$RUN_ID KP_SECRET=bookstore-db-$RUN_ID KP_VOL=tmp-$RUN_ID
+KP_PODS=("$KP_CAT-pod-0" "$KP_ORD-pod-0")
+play=$RUN_TMP/kube-play.yaml
 cleanup() {
-  local n
+  local n p
+  trap - EXIT INT TERM
+  for p in "${bg_pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for n in "${names[@]}"; do podman rm -f -t 2 "$n" >/dev/null 2>&1 || true; done
-  if [ -f "$TEST_TMPDIR/kube-play.yaml" ]; then
-    podman kube down "$TEST_TMPDIR/kube-play.yaml" >/dev/null 2>&1 || true
-    podman pod rm -f catalog-service-pod-0 order-service-pod-0 >/dev/null 2>&1 || true
+  [ -f "$play" ] && podman kube down "$play" >/dev/null 2>&1
+  for n in "${KP_PODS[@]}"; do
+    if podman pod exists "$n" 2>/dev/null; then podman pod rm -f -t 2 "$n" >/dev/null 2>&1 || true; fi
+  done
+  podman secret rm "$KP_SECRET" >/dev/null 2>&1 || true
+  podman volume rm -f "$KP_VOL" >/dev/null 2>&1 || true
+  podman rmi "$CAT_IMG" "$ORD_IMG" >/dev/null 2>&1 || true # removes the per-run tags; $TAG stays
+  drop_db "$DB_IMAGES"
+  drop_db "$DB_KUBEPLAY"
+  if [ -z "${TEST_PG_URL_FILE:-}" ]; then # a private server (no ctest fixture) is stopped again
+    for n in "$DB_IMAGES" "$DB_KUBEPLAY"; do
+      if [ -d "$TEST_TMPDIR/pg-$n" ]; then "$PG_SCRIPT" stop "$TEST_TMPDIR/pg-$n" >/dev/null 2>&1 || true; fi
+    done
   fi
-  podman secret rm bookstore-db >/dev/null 2>&1 || true
-  # A private server (no ctest fixture) is stopped again.
-  if [ -z "${TEST_PG_URL_FILE:-}" ] && [ -d "$TEST_TMPDIR/pg-bookstore_images" ]; then
-    "$PG_SCRIPT" stop "$TEST_TMPDIR/pg-bookstore_images"
-  fi
+  return 0
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+command -v podman >/dev/null || die "podman is not installed: cannot build/test images (apt-get install podman runc debootstrap catatonit)"
+. "$SOURCE_DIR/scripts/podman-env.sh" || die "podman environment/base image could not be prepared"
+command -v psql >/dev/null || die "psql is required"
 
 now_ms() { date +%s%3N; }
 # started_ms NAME: when the container's process was started (podman's State.StartedAt), epoch ms.
@@ -52,30 +80,31 @@ started_ms() {
 
 # 1. Build.
 for svc in catalog order; do
-  img=localhost/bookstore/$svc-service:$TAG
+  img=localhost/bookstore/$svc-service
   t0=$(now_ms)
-  if podman build --pull=never --network host -q -f "$SOURCE_DIR/docker/$svc.Dockerfile" -t "$img" "$SOURCE_DIR" \
-    >"$TEST_TMPDIR/build-$svc.log" 2>&1; then
+  if podman build --pull=never --network host -q -f "$SOURCE_DIR/docker/$svc.Dockerfile" \
+    -t "$img:$TAG" -t "$img:$RUN_TAG" "$SOURCE_DIR" >"$RUN_TMP/build-$svc.log" 2>&1; then
     ok "build $svc image ($(( ($(now_ms) - t0) / 1000 )) s)"
   else
-    tail -30 "$TEST_TMPDIR/build-$svc.log"
+    tail -30 "$RUN_TMP/build-$svc.log"
     die "podman build docker/$svc.Dockerfile failed"
   fi
 done
 
 # 2. Static properties.
-: >"$figures"
+: >"$RUN_TMP/figures.txt"
 for img in "$CAT_IMG" "$ORD_IMG"; do
   size=$(podman image inspect --format '{{.Size}}' "$img")
   user=$(podman image inspect --format '{{.Config.User}}' "$img")
   ports=$(podman image inspect --format '{{range $k, $v := .Config.ExposedPorts}}{{$k}} {{end}}' "$img")
   mb=$(awk -v s="$size" 'BEGIN {printf "%.1f", s / 1000000}')
-  echo "image $img: $size bytes ($mb MB)" | tee -a "$figures"
+  echo "image ${img%:*}:$TAG: $size bytes ($mb MB)" | tee -a "$RUN_TMP/figures.txt"
   if [ "$size" -le "$IMAGE_MAX_BYTES" ]; then ok "$img is $mb MB <= $((IMAGE_MAX_BYTES / 1000000)) MB"
   else bad "$img is $mb MB > $((IMAGE_MAX_BYTES / 1000000)) MB"; fi
   case $user in 10001:10001) ok "$img runs as $user" ;; *) bad "$img user is '$user', want 10001:10001" ;; esac
   case $ports in *8000/tcp*) ok "$img exposes 8000" ;; *) bad "$img does not EXPOSE 8000 ($ports)" ;; esac
-  if podman run --rm --network host --entrypoint /bin/sh "$img" -c true >/dev/null 2>&1; then
+  n=bs-shell-$RUN_ID; names+=("$n")
+  if podman run --rm --name "$n" --network host --entrypoint /bin/sh "$img" -c true >/dev/null 2>&1; then
     bad "$img contains a shell"
   else
     ok "$img has no shell"
@@ -83,21 +112,23 @@ for img in "$CAT_IMG" "$ORD_IMG"; do
 done
 
 # 3. Database and migrations (both images at once: advisory lock; then again: idempotent).
-db_url=$(fresh_db bookstore_images) || die "cannot create a test database"
+db_url=$(fresh_db "$DB_IMAGES") || die "cannot create a test database"
 run_migrate() { # IMAGE NAME
   podman run --rm --network host --read-only --cap-drop ALL --security-opt no-new-privileges \
-    --name "$2" -e DATABASE_URL="$db_url" "$1" --migrate >"$TEST_TMPDIR/$2.log" 2>&1
+    --name "$2" -e DATABASE_URL="$db_url" "$1" --migrate >"$RUN_TMP/$2.log" 2>&1
 }
-names+=(bs-migrate-a-$$ bs-migrate-b-$$ bs-migrate-c-$$)
-run_migrate "$CAT_IMG" "bs-migrate-a-$$" & pa=$!
-run_migrate "$ORD_IMG" "bs-migrate-b-$$" & pb=$!
+ma=bs-migrate-a-$RUN_ID mb=bs-migrate-b-$RUN_ID mc=bs-migrate-c-$RUN_ID
+names+=("$ma" "$mb" "$mc")
+run_migrate "$CAT_IMG" "$ma" & pa=$!
+run_migrate "$ORD_IMG" "$mb" & pb=$!
+bg_pids+=("$pa" "$pb")
 ra=0; rb=0
 wait "$pa" || ra=$?
 wait "$pb" || rb=$?
 if [ "$ra" = 0 ] && [ "$rb" = 0 ]; then ok "two concurrent migration containers succeed"
-else cat "$TEST_TMPDIR/bs-migrate-a-$$.log" "$TEST_TMPDIR/bs-migrate-b-$$.log"; bad "concurrent migrations failed ($ra/$rb)"; fi
-if run_migrate "$CAT_IMG" "bs-migrate-c-$$"; then ok "re-running the migration container is a no-op success"
-else cat "$TEST_TMPDIR/bs-migrate-c-$$.log"; bad "migration re-run failed"; fi
+else cat "$RUN_TMP/$ma.log" "$RUN_TMP/$mb.log"; bad "concurrent migrations failed ($ra/$rb)"; fi
+if run_migrate "$CAT_IMG" "$mc"; then ok "re-running the migration container is a no-op success"
+else cat "$RUN_TMP/$mc.log"; bad "migration re-run failed"; fi
 if [ "$(psql "$db_url" -Atc "select to_regclass('books') is not null and to_regclass('orders') is not null")" = t ]; then
   ok "schema present after migration"
 else
@@ -116,27 +147,27 @@ start_container() { # SVC IMAGE PORT NAME [extra -e ...]
 }
 cat_port=$(free_port); ord_port=$(free_port)
 while [ "$ord_port" = "$cat_port" ]; do ord_port=$(free_port); done
-cat_name=bs-catalog-$$; ord_name=bs-order-$$
+cat_name=bs-catalog-$RUN_ID; ord_name=bs-order-$RUN_ID
 names+=("$cat_name" "$ord_name")
 
 t0=$(now_ms)
 start_container catalog "$CAT_IMG" "$cat_port" "$cat_name" || bad "catalog container did not start"
-if wait_200 "http://127.0.0.1:$cat_port/ready" 30; then
+if wait_200 "http://127.0.0.1:$cat_port/ready" "$READY_TIMEOUT_S"; then
   t1=$(now_ms); ms=$(( t1 - t0 )); ps=$(( t1 - $(started_ms "$cat_name") ))
   ok "catalog container: podman run -> /ready 200 in $ms ms (process start -> ready $ps ms)"
-  echo "catalog-service start->ready: $ms ms from podman run, $ps ms from container start" >>"$figures"
+  echo "catalog-service start->ready: $ms ms from podman run, $ps ms from container start" >>"$RUN_TMP/figures.txt"
 else
-  podman logs "$cat_name" 2>&1 | tail -20; bad "catalog container never became ready"
+  podman logs "$cat_name" 2>&1 | tail -20; bad "catalog container never became ready (${READY_TIMEOUT_S} s)"
 fi
 t0=$(now_ms)
 start_container order "$ORD_IMG" "$ord_port" "$ord_name" -e CATALOG_SERVICE_URL="http://127.0.0.1:$cat_port" \
   || bad "order container did not start"
-if wait_200 "http://127.0.0.1:$ord_port/ready" 30; then
+if wait_200 "http://127.0.0.1:$ord_port/ready" "$READY_TIMEOUT_S"; then
   t1=$(now_ms); ms=$(( t1 - t0 )); ps=$(( t1 - $(started_ms "$ord_name") ))
   ok "order container: podman run -> /ready 200 in $ms ms (process start -> ready $ps ms)"
-  echo "order-service start->ready: $ms ms from podman run, $ps ms from container start" >>"$figures"
+  echo "order-service start->ready: $ms ms from podman run, $ps ms from container start" >>"$RUN_TMP/figures.txt"
 else
-  podman logs "$ord_name" 2>&1 | tail -20; bad "order container never became ready"
+  podman logs "$ord_name" 2>&1 | tail -20; bad "order container never became ready (${READY_TIMEOUT_S} s)"
 fi
 
 rss() { # NAME -> VmRSS of the container's PID 1 in KiB
@@ -144,7 +175,7 @@ rss() { # NAME -> VmRSS of the container's PID 1 in KiB
   pid=$(podman inspect --format '{{.State.Pid}}' "$1" 2>/dev/null) || return 0
   awk '/^VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null
 }
-echo "RSS idle: catalog $(rss "$cat_name") KiB, order $(rss "$ord_name") KiB" | tee -a "$figures"
+echo "RSS idle: catalog $(rss "$cat_name") KiB, order $(rss "$ord_name") KiB" | tee -a "$RUN_TMP/figures.txt"
 
 # 5. The smoke story against the containers.
 if CATALOG_URL=http://127.0.0.1:$cat_port ORDER_URL=http://127.0.0.1:$ord_port bash "$SOURCE_DIR/tests/smoke.sh"; then
@@ -153,7 +184,7 @@ else
   podman logs "$cat_name" 2>&1 | tail -5; podman logs "$ord_name" 2>&1 | tail -5
   bad "tests/smoke.sh against the containers"
 fi
-echo "RSS after smoke: catalog $(rss "$cat_name") KiB, order $(rss "$ord_name") KiB" | tee -a "$figures"
+echo "RSS after smoke: catalog $(rss "$cat_name") KiB, order $(rss "$ord_name") KiB" | tee -a "$RUN_TMP/figures.txt"
 
 # 6. Graceful stop: SIGTERM to PID 1 ends with status 0 well before the kill deadline.
 for n in "$ord_name" "$cat_name"; do
@@ -165,35 +196,44 @@ for n in "$ord_name" "$cat_name"; do
   else podman logs "$n" 2>&1 | tail -5; bad "$n exit status after SIGTERM: $code"; fi
 done
 
-# 7. The manifests' pod specs under `podman kube play`.
+# 7. The manifests' pod specs under `podman kube play`. Names are per run (Deployments
+# catalog-service-$RUN_ID / order-service-$RUN_ID -> pods <name>-pod-0, containers
+# <pod>-<container>; secret bookstore-db-$RUN_ID; volume tmp-$RUN_ID); see kube-play-local.mjs.
+kube_diag() {
+  local p
+  for p in "${KP_PODS[@]}"; do
+    echo "--- pod $p"
+    podman ps -a --filter "pod=$p" --format '{{.Names}} {{.Status}}' 2>&1
+    podman logs --tail 5 "$p-${p%-"$RUN_ID"-pod-0}" 2>&1
+  done
+  cat "$RUN_TMP/kube-play.log"
+}
 kube_play() {
-  local kp_db kc ko rendered=$TEST_TMPDIR/k8s-rendered.kp.yaml play=$TEST_TMPDIR/kube-play.yaml n pid capeff
+  local kp_db kc ko rendered=$RUN_TMP/k8s-rendered.yaml secret=$RUN_TMP/kube-play-secret.json n pid capeff
   ensure_k8s_tools || { bad "kube play: npm tools unavailable"; return; }
   command -v catatonit >/dev/null || [ -x /usr/libexec/podman/catatonit ] \
     || { bad "kube play needs catatonit (podman's pause binary): apt-get install catatonit"; return; }
-  kp_db=$(fresh_db bookstore_kubeplay) || { bad "kube play: no database"; return; }
+  kp_db=$(fresh_db "$DB_KUBEPLAY") || { bad "kube play: no database"; return; }
   kc=$(free_port); ko=$(free_port)
   while [ "$ko" = "$kc" ]; do ko=$(free_port); done
   if ! node "$SOURCE_DIR/tests/k8s/check.mjs" --dir "$SOURCE_DIR/k8s" --render-only --render "$rendered" ||
-    ! node "$SOURCE_DIR/tests/k8s/kube-play-local.mjs" "$rendered" "$play" "$TEST_TMPDIR/kube-play-secret.json" "$kp_db" "$kc" "$ko"; then
+    ! node "$SOURCE_DIR/tests/k8s/kube-play-local.mjs" "$rendered" "$play" "$secret" "$kp_db" "$kc" "$ko" \
+      "$RUN_ID" "$RUN_TAG"; then
     bad "kube play: rendering failed"; return
   fi
-  podman pod rm -f catalog-service-pod-0 order-service-pod-0 >/dev/null 2>&1 || true
-  podman secret rm bookstore-db >/dev/null 2>&1 || true
-  podman secret create bookstore-db "$TEST_TMPDIR/kube-play-secret.json" >/dev/null || { bad "kube play: podman secret create failed"; return; }
-  if ! podman kube play "$play" >"$TEST_TMPDIR/kube-play.log" 2>&1; then
-    cat "$TEST_TMPDIR/kube-play.log"; bad "podman kube play of the k8s/ Deployments failed"; return
+  podman secret create "$KP_SECRET" "$secret" >/dev/null || { bad "kube play: podman secret create failed"; return; }
+  if ! podman kube play "$play" >"$RUN_TMP/kube-play.log" 2>&1; then
+    cat "$RUN_TMP/kube-play.log"; bad "podman kube play of the k8s/ Deployments failed"; return
   fi
-  if wait_200 "http://127.0.0.1:$kc/ready" 60 && wait_200 "http://127.0.0.1:$ko/ready" 60; then
+  if wait_200 "http://127.0.0.1:$kc/ready" "$KUBE_READY_TIMEOUT_S" && wait_200 "http://127.0.0.1:$ko/ready" "$KUBE_READY_TIMEOUT_S"; then
     ok "kube play: catalog-service and order-service pods (init container --migrate, ConfigMap + Secret env) ready"
   else
-    podman ps -a --format '{{.Names}} {{.Status}}'; podman logs --tail 5 catalog-service-pod-0-catalog-service 2>&1
-    bad "kube play: pods not ready"; return
+    kube_diag; bad "kube play: pods not ready within ${KUBE_READY_TIMEOUT_S} s"; return
   fi
   if [ "$(psql "$kp_db" -Atc "select count(*) > 0 from schema_migrations" 2>/dev/null)" = t ]; then
     ok "kube play: the migrate init container applied the migrations"
   else bad "kube play: no migrations recorded (init container did not run?)"; fi
-  for n in catalog-service-pod-0-catalog-service order-service-pod-0-order-service; do
+  for n in "$KP_CAT-pod-0-catalog-service" "$KP_ORD-pod-0-order-service"; do
     pid=$(podman inspect --format '{{.State.Pid}}' "$n" 2>/dev/null)
     capeff=$(awk '/^CapEff/ {print $2}' "/proc/$pid/status" 2>/dev/null)
     if [ "$(podman inspect --format '{{.Config.User}} {{.HostConfig.ReadonlyRootfs}}' "$n")" = "10001:10001 true" ] &&
@@ -203,18 +243,17 @@ kube_play() {
       bad "kube play: $n security context not applied (user/readonly/CapEff=$capeff)"
     fi
   done
-  if CATALOG_URL=http://127.0.0.1:$kc ORDER_URL=http://127.0.0.1:$ko bash "$SOURCE_DIR/tests/smoke.sh" >"$TEST_TMPDIR/kube-play-smoke.log" 2>&1; then
+  if CATALOG_URL=http://127.0.0.1:$kc ORDER_URL=http://127.0.0.1:$ko bash "$SOURCE_DIR/tests/smoke.sh" >"$RUN_TMP/kube-play-smoke.log" 2>&1; then
     ok "kube play: tests/smoke.sh against the pods"
-  else cat "$TEST_TMPDIR/kube-play-smoke.log"; bad "kube play: smoke failed"; fi
-  podman kube down "$play" >/dev/null 2>&1 || true
-  podman secret rm bookstore-db >/dev/null 2>&1 || true
-  podman volume rm -f tmp >/dev/null 2>&1 || true # the pods' emptyDir, as a podman volume
+  else cat "$RUN_TMP/kube-play-smoke.log"; kube_diag; bad "kube play: smoke failed"; fi
 }
 kube_play
 
-base_url=$(cat "${TEST_PG_URL_FILE:-/dev/null}" 2>/dev/null || echo "${db_url%/*}/postgres")
-for d in bookstore_images bookstore_kubeplay; do
-  psql "$base_url" -qc "drop database if exists $d with (force)" >/dev/null 2>&1 || true
-done
+cleanup
+# Nothing of this run may be left behind.
+left=$(podman ps -a --format '{{.Names}}' 2>/dev/null | grep -F -- "$RUN_ID" || true)
+left+=$(podman pod ps --format '{{.Name}}' 2>/dev/null | grep -F -- "$RUN_ID" || true)
+if [ -z "$left" ]; then ok "no container or pod of this run is left"; else bad "left behind: $left"; fi
+mv "$RUN_TMP/figures.txt" "$figures.tmp.$RUN_ID" && mv "$figures.tmp.$RUN_ID" "$figures"
 cat "$figures"
 finish

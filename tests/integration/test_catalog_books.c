@@ -482,6 +482,167 @@ START_TEST(test_total_counter_tracks_inserts_deletes_and_stock)
 }
 END_TEST
 
+/* Builds a valid POST body whose field key is pad + n copies of unit + pad (malloc'd). */
+static char *repeat_body(const char *key, const char *unit, size_t n, const char *pad)
+{
+	size_t ul = strlen(unit);
+	size_t cap = 2 * strlen(pad) + ul * n + 128;
+	char *b = malloc(cap);
+	size_t used;
+
+	ck_assert_ptr_nonnull(b);
+	used = (size_t)snprintf(b, cap, "{%s%s\"price\":\"1.00\",\"%s\":\"%s",
+				strcmp(key, "title") != 0 ? "\"title\":\"T\"," : "",
+				strcmp(key, "author") != 0 ? "\"author\":\"A\"," : "", key, pad);
+	for (size_t i = 0; i < n; i++) {
+		memcpy(b + used, unit, ul);
+		used += ul;
+	}
+	snprintf(b + used, cap - used, "%s\"}", pad);
+	return b;
+}
+
+START_TEST(test_text_lengths_count_characters_after_trimming)
+{
+	/* 2-, 3- and 4-byte characters: 255 of them are 510..1020 bytes but 255 characters. */
+	static const char *const units[] = {"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x93\x9a"};
+	struct ts_resp r;
+	char *body;
+
+	for (size_t u = 0; u < sizeof units / sizeof units[0]; u++) {
+		body = repeat_body("title", units[u], 255, "   ");
+		c_req(&r, "POST", body, "/books");
+		ck_assert_msg(r.status == 201, "255 chars of %zu bytes -> %ld %s", strlen(units[u]),
+			      r.status, r.body);
+		/* Trimmed before counting and before storing. */
+		ck_assert_int_eq(strlen(ts_str(r.json, "title")), 255 * strlen(units[u]));
+		ts_resp_free(&r);
+		free(body);
+		body = repeat_body("author", units[u], 256, "");
+		c_req(&r, "POST", body, "/books");
+		c_assert_422(&r, "string_too_long", "body", "author");
+		ts_resp_free(&r);
+		free(body);
+	}
+	/* Whitespace only is empty after trimming. */
+	c_req(&r, "POST", "{\"title\":\" \\t\\n \",\"author\":\"A\",\"price\":1}", "/books");
+	c_assert_422(&r, "string_too_short", "body", "title");
+	ts_resp_free(&r);
+	/* description: 10000 characters pass (20000 bytes), 10001 do not. */
+	body = repeat_body("description", "\xc3\xa9", 10000, "");
+	c_req(&r, "POST", body, "/books");
+	ck_assert_int_eq(r.status, 201);
+	ts_resp_free(&r);
+	free(body);
+	body = repeat_body("description", "d", 10001, "");
+	c_req(&r, "POST", body, "/books");
+	c_assert_422(&r, "string_too_long", "body", "description");
+	ts_resp_free(&r);
+	free(body);
+}
+END_TEST
+
+START_TEST(test_price_forms_and_bounds)
+{
+	static const struct {
+		const char *json;
+		const char *want; /* stored price, or the 422 type */
+		long status;
+	} cases[] = {
+	    {"\"12.340\"", "12.34", 201},
+	    {"\"7\"", "7.00", 201},
+	    {"7", "7.00", 201},
+	    {"19.99", "19.99", 201},
+	    {"\"0.01\"", "0.01", 201},
+	    {"\"99999999.99\"", "99999999.99", 201},
+	    {"\"0\"", "greater_than", 422},
+	    {"0.00", "greater_than", 422},
+	    {"\"-3\"", "greater_than", 422},
+	    {"\"0.001\"", "decimal_max_places", 422},
+	    {"1.005", "decimal_max_places", 422},
+	    {"\"100000000\"", "less_than", 422},
+	    {"1e8", "less_than", 422},
+	    {"\"abc\"", "decimal_parsing", 422},
+	    {"[1]", "decimal_type", 422},
+	};
+	struct ts_resp r;
+	char body[160];
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(body, sizeof body, "{\"title\":\"P%zu\",\"author\":\"A\",\"price\":%s}", i,
+			 cases[i].json);
+		c_req(&r, "POST", body, "/books");
+		if (cases[i].status == 201) {
+			ck_assert_msg(r.status == 201, "%s -> %ld %s", cases[i].json, r.status,
+				      r.body);
+			ck_assert_str_eq(ts_str(r.json, "price"), cases[i].want);
+		} else {
+			c_assert_422(&r, cases[i].want, "body", "price");
+		}
+		ts_resp_free(&r);
+	}
+	/* The same rules on update. */
+	c_req(&r, "PATCH", "{\"price\":\"3.5\"}", "/books/1");
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(ts_str(r.json, "price"), "3.50");
+	ts_resp_free(&r);
+	c_req(&r, "PATCH", "{\"price\":0}", "/books/1");
+	c_assert_422(&r, "greater_than", "body", "price");
+	ts_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_update_lists_bad_id_and_bad_fields_together)
+{
+	struct ts_resp r;
+
+	c_req(&r, "PUT", "{\"title\":\"\",\"quantity\":\"5\"}", "/books/abc");
+	c_assert_422(&r, "int_parsing", "path", "id");
+	c_assert_422(&r, "string_too_short", "body", "title");
+	c_assert_422(&r, "int_type", "body", "quantity");
+	ck_assert_int_eq(json_array_size(json_object_get(r.json, "detail")), 3);
+	ts_resp_free(&r);
+	/* A bad id alone with a good body. */
+	c_req(&r, "PATCH", "{\"title\":\"ok\"}", "/books/1x");
+	c_assert_422(&r, "int_parsing", "path", "id");
+	ck_assert_int_eq(json_array_size(json_object_get(r.json, "detail")), 1);
+	ts_resp_free(&r);
+	/* Unknown fields are ignored on update too; the book is untouched. */
+	c_req(&r, "PATCH", "{\"id\":77,\"created_at\":\"x\",\"nope\":1}", "/books/1");
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_int_eq(ts_int(r.json, "id"), 1);
+	ck_assert_str_eq(ts_str(r.json, "title"), "Clean Code");
+	ts_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_isbn_filter_and_body_accept_any_spelling)
+{
+	struct ts_resp r;
+	long long id = c_book("Lower X", "A", "0 8044 2957 x", "1.00", 1);
+	char ids[64];
+	char want[32];
+
+	snprintf(want, sizeof want, "%lld", id);
+	c_req(&r, "GET", NULL, "/books?isbn=080442957X");
+	page_ids(&r, ids, sizeof ids);
+	ck_assert_str_eq(ids, want);
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/books?isbn=978-0-8044-2957-3");
+	page_ids(&r, ids, sizeof ids);
+	ck_assert_str_eq(ids, want);
+	ts_resp_free(&r);
+	/* Entered again as its ISBN-13 via PUT on another book: 409. */
+	c_req(&r, "PUT", "{\"isbn\":\"9780804429573\"}", "/books/2");
+	c_assert_detail(&r, 409, "Book with ISBN 9780804429573 already exists");
+	ts_resp_free(&r);
+	/* The filter is an exact ISBN, not a prefix: a partial number is a bad value. */
+	c_req(&r, "GET", NULL, "/books?isbn=97808044");
+	ck_assert_int_eq(r.status, 422);
+	ts_resp_free(&r);
+}
+END_TEST
+
 #define DUP_THREADS 12
 
 struct dup_arg {
@@ -561,6 +722,10 @@ int main(void)
 	tcase_add_test(tc, test_percent_and_underscore_are_literal);
 	tcase_add_test(tc, test_total_counter_tracks_inserts_deletes_and_stock);
 	tcase_add_test(tc, test_concurrent_duplicate_isbn_one_201_rest_409);
+	tcase_add_test(tc, test_text_lengths_count_characters_after_trimming);
+	tcase_add_test(tc, test_price_forms_and_bounds);
+	tcase_add_test(tc, test_update_lists_bad_id_and_bad_fields_together);
+	tcase_add_test(tc, test_isbn_filter_and_body_accept_any_spelling);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

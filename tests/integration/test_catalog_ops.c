@@ -3,6 +3,8 @@
  * database restart while the service runs. */
 #include "test_catalog_common.h"
 
+#include <regex.h>
+#include <stdbool.h>
 #include <sys/stat.h>
 
 START_TEST(test_root_health_ready)
@@ -151,6 +153,304 @@ START_TEST(test_openapi_file_in_repo_is_what_is_served)
 }
 END_TEST
 
+/* ---- response bodies against the OpenAPI schemas ------------------------------------------ */
+
+/* Resolves a local "$ref" ("#/components/schemas/X") in doc; other schemas come back as is. */
+static const json_t *schema_deref(const json_t *doc, const json_t *schema)
+{
+	const char *ref = ts_str(schema, "$ref");
+	const char *prefix = "#/components/schemas/";
+
+	if (ref == NULL)
+		return schema;
+	ck_assert_msg(strncmp(ref, prefix, strlen(prefix)) == 0, "unsupported $ref %s", ref);
+	schema = json_object_get(json_object_get(json_object_get(doc, "components"), "schemas"),
+				 ref + strlen(prefix));
+	ck_assert_msg(schema != NULL, "dangling $ref %s", ref);
+	return schema;
+}
+
+static bool type_matches(const char *type, const json_t *v)
+{
+	if (strcmp(type, "object") == 0)
+		return json_is_object(v);
+	if (strcmp(type, "array") == 0)
+		return json_is_array(v);
+	if (strcmp(type, "string") == 0)
+		return json_is_string(v);
+	if (strcmp(type, "integer") == 0)
+		return json_is_integer(v);
+	if (strcmp(type, "number") == 0)
+		return json_is_number(v);
+	if (strcmp(type, "boolean") == 0)
+		return json_is_boolean(v);
+	return false;
+}
+
+/* The subset of OpenAPI 3.0 schemas the document uses: $ref, allOf, oneOf, type + nullable,
+ * required, properties, items, enum, pattern, minimum, maximum, maxLength. Returns NULL when v
+ * conforms, else a static description of the first mismatch (where names the JSON path). */
+static const char *schema_check(const json_t *doc, const json_t *schema, const json_t *v,
+				char *where, size_t wlen)
+{
+	static char why[256];
+	const json_t *sub;
+	const char *type;
+	const char *key;
+	size_t i;
+	size_t used = strlen(where);
+	const char *bad;
+
+	schema = schema_deref(doc, schema);
+	json_array_foreach(json_object_get(schema, "allOf"), i, sub)
+	{
+		bad = schema_check(doc, sub, v, where, wlen);
+		if (bad != NULL)
+			return bad;
+	}
+	if (json_object_get(schema, "oneOf") != NULL) {
+		int matches = 0;
+
+		json_array_foreach(json_object_get(schema, "oneOf"), i,
+				   sub) if (schema_check(doc, sub, v, where, wlen) == NULL)
+		    matches++;
+		where[used] = '\0';
+		if (matches != 1) {
+			snprintf(why, sizeof why, "%s: %d oneOf branches match", where, matches);
+			return why;
+		}
+	}
+	if (json_is_null(v)) {
+		if (json_object_get(schema, "type") != NULL &&
+		    !json_is_true(json_object_get(schema, "nullable"))) {
+			snprintf(why, sizeof why, "%s: null but not nullable", where);
+			return why;
+		}
+		return NULL;
+	}
+	type = ts_str(schema, "type");
+	if (type != NULL && !type_matches(type, v)) {
+		snprintf(why, sizeof why, "%s: not of type %s", where, type);
+		return why;
+	}
+	if (json_object_get(schema, "enum") != NULL) {
+		bool found = false;
+
+		json_array_foreach(json_object_get(schema, "enum"), i, sub) found =
+		    found || json_equal(sub, v);
+		if (!found) {
+			snprintf(why, sizeof why, "%s: not in enum", where);
+			return why;
+		}
+	}
+	if (json_is_string(v) && ts_str(schema, "pattern") != NULL) {
+		regex_t re;
+		int rc;
+
+		ck_assert_int_eq(regcomp(&re, ts_str(schema, "pattern"), REG_EXTENDED | REG_NOSUB),
+				 0);
+		rc = regexec(&re, json_string_value(v), 0, NULL, 0);
+		regfree(&re);
+		if (rc != 0) {
+			snprintf(why, sizeof why, "%s: \"%s\" does not match %s", where,
+				 json_string_value(v), ts_str(schema, "pattern"));
+			return why;
+		}
+	}
+	if (json_is_integer(v) && ((json_object_get(schema, "minimum") != NULL &&
+				    json_integer_value(v) < ts_int(schema, "minimum")) ||
+				   (json_object_get(schema, "maximum") != NULL &&
+				    json_integer_value(v) > ts_int(schema, "maximum")))) {
+		snprintf(why, sizeof why, "%s: out of range", where);
+		return why;
+	}
+	if (json_is_object(v)) {
+		json_array_foreach(json_object_get(schema, "required"), i, sub)
+		{
+			if (json_object_get(v, json_string_value(sub)) == NULL) {
+				snprintf(why, sizeof why, "%s: lacks required \"%s\"", where,
+					 json_string_value(sub));
+				return why;
+			}
+		}
+		json_object_foreach((json_t *)json_object_get(schema, "properties"), key, sub)
+		{
+			const json_t *member = json_object_get(v, key);
+
+			if (member == NULL)
+				continue;
+			snprintf(where + used, wlen - used, ".%s", key);
+			bad = schema_check(doc, sub, member, where, wlen);
+			where[used] = '\0';
+			if (bad != NULL)
+				return bad;
+		}
+	}
+	if (json_is_array(v) && json_object_get(schema, "items") != NULL) {
+		const json_t *item;
+
+		json_array_foreach(v, i, item)
+		{
+			snprintf(where + used, wlen - used, "[%zu]", i);
+			bad =
+			    schema_check(doc, json_object_get(schema, "items"), item, where, wlen);
+			where[used] = '\0';
+			if (bad != NULL)
+				return bad;
+		}
+	}
+	return NULL;
+}
+
+/* Sends one request and asserts its status is documented for the operation and its JSON body
+ * conforms to the documented schema of that status. */
+static void assert_conforms(const json_t *doc, const char *tmpl, const char *method,
+			    const char *path, const char *body, long want)
+{
+	char lower[8];
+	const json_t *op;
+	const json_t *resp;
+	const json_t *schema;
+	char code[8];
+	char where[512] = "body";
+	const char *bad;
+	struct ts_resp r;
+
+	for (size_t k = 0; k <= strlen(method) && k < sizeof lower; k++)
+		lower[k] =
+		    (char)(method[k] >= 'A' && method[k] <= 'Z' ? method[k] + 32 : method[k]);
+	op = json_object_get(json_object_get(json_object_get(doc, "paths"), tmpl), lower);
+	ck_assert_msg(op != NULL, "%s %s is not documented", method, tmpl);
+	c_req(&r, method, body, "%s", path);
+	ck_assert_msg(r.status == want, "%s %s -> %ld (wanted %ld) %s", method, path, r.status,
+		      want, r.body);
+	snprintf(code, sizeof code, "%ld", r.status);
+	resp = json_object_get(json_object_get(op, "responses"), code);
+	ck_assert_msg(resp != NULL, "%s %s: status %s is not documented", method, tmpl, code);
+	schema = json_object_get(
+	    json_object_get(json_object_get(resp, "content"), "application/json"), "schema");
+	if (schema != NULL) {
+		ck_assert_msg(r.json != NULL, "%s %s: %s is not JSON", method, path, code);
+		bad = schema_check(doc, schema, r.json, where, sizeof where);
+		ck_assert_msg(bad == NULL, "%s %s -> %s: %s; body %s", method, path, code, bad,
+			      r.body);
+	}
+	ts_resp_free(&r);
+}
+
+START_TEST(test_openapi_schemas_match_real_responses)
+{
+	struct ts_resp r;
+	json_t *doc;
+	long long id;
+	char p[64];
+
+	c_req(&r, "GET", NULL, "/openapi.json");
+	ck_assert_int_eq(r.status, 200);
+	doc = json_incref(r.json);
+	ts_resp_free(&r);
+
+	assert_conforms(doc, "/", "GET", "/", NULL, 200);
+	assert_conforms(doc, "/health", "GET", "/health", NULL, 200);
+	assert_conforms(doc, "/ready", "GET", "/ready", NULL, 200);
+	assert_conforms(doc, "/books", "GET", "/books?sort=-price&limit=5", NULL, 200);
+	assert_conforms(doc, "/books", "GET", "/books?limit=0&sort=x", NULL, 422);
+	assert_conforms(doc, "/books/{id}", "GET", "/books/1", NULL, 200);
+	assert_conforms(doc, "/books/{id}", "GET", "/books/424242", NULL, 404);
+	assert_conforms(doc, "/books/{id}", "GET", "/books/x", NULL, 422);
+	assert_conforms(
+	    doc, "/books", "POST", "/books",
+	    "{\"title\":\"S\",\"author\":\"A\",\"price\":\"2.5\",\"isbn\":\"0-306-40615-2\"}", 201);
+	assert_conforms(doc, "/books", "POST", "/books",
+			"{\"title\":\"S\",\"author\":\"A\",\"price\":1,\"isbn\":\"9780306406157\"}",
+			409);
+	assert_conforms(doc, "/books", "POST", "/books", "{\"price\":\"x\"}", 422);
+	assert_conforms(doc, "/books", "POST", "/books", "{", 422);
+	id = c_book("Schema", "A", NULL, "3.00", 4);
+	snprintf(p, sizeof p, "/books/%lld", id);
+	assert_conforms(doc, "/books/{id}", "PUT", p, "{\"description\":\"d\",\"isbn\":null}", 200);
+	assert_conforms(doc, "/books/{id}", "PATCH", p, "{}", 200);
+	assert_conforms(doc, "/books/{id}", "PATCH", "/books/424242", "{}", 404);
+	assert_conforms(doc, "/books/{id}", "PUT", p, "{\"isbn\":\"9780132350884\"}", 409);
+	assert_conforms(doc, "/reservations", "POST", "/reservations",
+			"{\"reservation_id\":\"sch-1\",\"book_id\":1,\"quantity\":2}", 201);
+	assert_conforms(doc, "/reservations", "POST", "/reservations",
+			"{\"reservation_id\":\"sch-1\",\"book_id\":1,\"quantity\":2}", 200);
+	assert_conforms(doc, "/reservations", "POST", "/reservations",
+			"{\"reservation_id\":\"sch-2\",\"book_id\":1,\"quantity\":1000000}", 409);
+	assert_conforms(doc, "/reservations", "POST", "/reservations",
+			"{\"reservation_id\":\"sch-3\",\"book_id\":424242,\"quantity\":1}", 404);
+	assert_conforms(doc, "/reservations/{reservation_id}", "GET", "/reservations/sch-1", NULL,
+			200);
+	assert_conforms(doc, "/reservations/{reservation_id}", "GET", "/reservations/none", NULL,
+			404);
+	assert_conforms(doc, "/reservations/{reservation_id}/release", "POST",
+			"/reservations/sch-1/release", NULL, 200);
+	assert_conforms(doc, "/reservations/{reservation_id}/release", "POST",
+			"/reservations/ghost/release", NULL, 200);
+	assert_conforms(doc, "/reservations", "POST", "/reservations",
+			"{\"reservation_id\":\"ghost\",\"book_id\":1,\"quantity\":1}", 410);
+	assert_conforms(doc, "/books/{id}", "DELETE", p, NULL, 200);
+	assert_conforms(doc, "/books/{id}", "DELETE", p, NULL, 404);
+	json_decref(doc);
+}
+END_TEST
+
+/* Holds an ACCESS EXCLUSIVE lock on books for two seconds (one multi-statement PQexec). */
+static void *lock_books_run(void *p)
+{
+	(void)p;
+	free(ts_sql(c_db, "BEGIN; LOCK TABLE books IN ACCESS EXCLUSIVE MODE; "
+			  "SELECT pg_sleep(2); COMMIT"));
+	return NULL;
+}
+
+struct slow_get {
+	char url[160];
+	long status;
+};
+
+static void *slow_get_run(void *p)
+{
+	struct slow_get *g = p;
+	struct ts_resp r;
+
+	if (ts_http(&r, "GET", g->url, NULL, NULL) == 0)
+		g->status = r.status;
+	ts_resp_free(&r);
+	return NULL;
+}
+
+START_TEST(test_sigterm_lets_in_flight_request_finish)
+{
+	struct slow_get g = {.status = 0};
+	pthread_t th;
+	pthread_t locker;
+	struct ts_resp r;
+	long long t0;
+
+	c_req(&r, "GET", NULL, "/books/1"); /* warms the pool and libcurl */
+	ck_assert_int_eq(r.status, 200);
+	ts_resp_free(&r);
+	ck_assert_int_eq(pthread_create(&locker, NULL, lock_books_run, NULL), 0);
+	c_sleep_ms(300);
+	snprintf(g.url, sizeof g.url, "%s/books/1", c_svc.url);
+	ck_assert_int_eq(pthread_create(&th, NULL, slow_get_run, &g), 0);
+	c_sleep_ms(300); /* the request now waits on the lock inside the service */
+	t0 = c_now_ms();
+	ck_assert_int_eq(kill(c_svc.pid, SIGTERM), 0);
+	c_sleep_ms(200);
+	/* Draining: a new connection is not served (it fails once the service is gone). */
+	ck_assert_int_ne(ts_http(&r, "GET", g.url, NULL, NULL), 0);
+	ts_resp_free(&r);
+	pthread_join(th, NULL);
+	pthread_join(locker, NULL);
+	ck_assert_int_eq(g.status, 200);
+	ck_assert_int_eq(ts_stop(&c_svc, 0, 10000), 0); /* already signalled: just wait */
+	ck_assert_int_lt(c_now_ms() - t0, 8000);
+}
+END_TEST
+
 START_TEST(test_help_lists_every_variable)
 {
 	static const char *const vars[] = {
@@ -167,6 +467,25 @@ START_TEST(test_help_lists_every_variable)
 		ck_assert_msg(ts_system("grep -q '%s' '%s'", vars[i], out) == 0, "--help lacks %s",
 			      vars[i]);
 	ck_assert_int_eq(ts_system("grep -q 8000 '%s'", out), 0);
+	/* Each variable's line states its default. */
+	{
+		static const char *const defaults[][2] = {
+		    {"PORT", "8000"},
+		    {"HTTP_THREADS", "4"},
+		    {"DB_POOL_SIZE", "4"},
+		    {"DB_STATEMENT_TIMEOUT_MS", "5000"},
+		    {"MAX_BODY_BYTES", "1048576"},
+		    {"LOG_LEVEL", "info"},
+		};
+
+		for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
+			ck_assert_msg(ts_system("grep -Eq '^ *%s +default: %s$' '%s'",
+						defaults[i][0], defaults[i][1], out) == 0,
+				      "--help does not give %s's default %s", defaults[i][0],
+				      defaults[i][1]);
+		ck_assert_int_eq(ts_system("grep -Eq '^ *DATABASE_URL +default:' '%s'", out), 0);
+		ck_assert_int_eq(ts_system("grep -Eq '^ *MIGRATIONS_DIR +default:' '%s'", out), 0);
+	}
 	unlink(out);
 }
 END_TEST
@@ -195,6 +514,7 @@ START_TEST(test_bad_configuration_exits_2_with_one_line)
 	assert_bad_config("HTTP_THREADS=-3", "HTTP_THREADS");
 	assert_bad_config("LOG_LEVEL=loud", "LOG_LEVEL");
 	assert_bad_config("MAX_BODY_BYTES=1x", "MAX_BODY_BYTES");
+	assert_bad_config("DB_STATEMENT_TIMEOUT_MS=soon", "DB_STATEMENT_TIMEOUT_MS");
 	ck_assert_int_eq(ts_system("'%s' --bogus >/dev/null 2>&1", c_env("CATALOG_BIN")), 2);
 }
 END_TEST
@@ -352,6 +672,8 @@ int main(void)
 	tcase_add_test(tc, test_migrate_mode_is_idempotent);
 	tcase_add_test(tc, test_ready_503_while_database_down_and_recovers_after_restart);
 	tcase_add_test(tc, test_service_starts_while_database_is_down);
+	tcase_add_test(tc, test_openapi_schemas_match_real_responses);
+	tcase_add_test(tc, test_sigterm_lets_in_flight_request_finish);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -148,7 +148,12 @@ START_TEST(test_hung_catalog_times_out_and_stock_comes_back)
 	elapsed = t_now_ms() - t0;
 	ck_assert_int_eq(r.status, 503);
 	ts_resp_free(&r);
-	ck_assert_int_lt(elapsed, 9000);
+	/* The contract (docs/consistency.md): a hung catalog costs the client about 2 x
+	 * CATALOG_TIMEOUT_MS (two reserve attempts), not more; the release is left to recovery.
+	 * A generous bound: this is a contract, not a performance assertion. */
+	ck_assert_msg(elapsed < 3LL * t_catalog_timeout_ms + 1000,
+		      "POST /orders against a hung catalog took %lld ms (timeout %d ms)", elapsed,
+		      t_catalog_timeout_ms);
 	ck_assert_int_eq(kill(catalog.pid, SIGCONT), 0);
 	/* The catalog now processes the queued reserve and release calls in any order; recovery
 	 * releases again. The stock must end where it started. */

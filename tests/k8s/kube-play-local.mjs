@@ -7,11 +7,16 @@
 //   - images prefixed with localhost/ (podman's name for local builds);
 //   - the Secret bookstore-db written separately as the flat JSON map of base64 values that
 //     `podman secret create` + kube play (4.3) expect, with DATABASE_URL pointing at the test DB.
+//   - names made unique per test run (RUN_ID), since podman names are machine-global and several
+//     runs may share the machine: Deployments <name>-RUN_ID (pods <name>-RUN_ID-pod-0), the Secret
+//     reference bookstore-db-RUN_ID, volumes <name>-RUN_ID; images use the per-run tag IMAGE_TAG.
 // node kube-play-local.mjs RENDERED.yaml OUT.yaml SECRET.json DATABASE_URL CATALOG_PORT ORDER_PORT
+//                           [RUN_ID [IMAGE_TAG]]
 import fs from 'node:fs';
 import YAML from 'yaml';
 
-const [input, out, secretOut, dbUrl, catPort, ordPort] = process.argv.slice(2);
+const [input, out, secretOut, dbUrl, catPort, ordPort, runId = '', imageTag = ''] = process.argv.slice(2);
+const sfx = (name) => (runId ? `${name}-${runId}` : name);
 const ports = { 'catalog-service': catPort, 'order-service': ordPort };
 const cmName = { 'catalog-config': 'catalog-service', 'order-config': 'order-service' };
 const docs = YAML.parseAllDocuments(fs.readFileSync(input, 'utf8')).map((d) => d.toJS()).filter(Boolean);
@@ -29,7 +34,10 @@ for (const o of docs) {
     keep.push(o);
   } else if (o.kind === 'Deployment' && ports[o.metadata.name]) {
     const spec = o.spec.template.spec;
+    const port = Number(ports[o.metadata.name]);
+    o.metadata.name = sfx(o.metadata.name);
     o.spec.replicas = 1;
+    for (const v of spec.volumes || []) v.name = sfx(v.name);
     spec.hostNetwork = true;
     // podman applies the pod's restartPolicy to init containers too: with Always it restarts the
     // finished migrate container forever. OnFailure keeps the semantics that matter here.
@@ -40,11 +48,17 @@ for (const o of docs) {
       'io.podman.annotations.init.container.type': 'always' };
     delete spec.topologySpreadConstraints;
     for (const c of [...(spec.initContainers || []), ...spec.containers]) {
-      c.image = `localhost/${c.image}`;
+      c.image = `localhost/${imageTag ? c.image.replace(/:[^:/@]+$/, '') + ':' + imageTag : c.image}`;
+      for (const m of c.volumeMounts || []) m.name = sfx(m.name);
+      for (const e of c.env || []) {
+        const ref = e.valueFrom && e.valueFrom.secretKeyRef;
+        if (ref) ref.name = sfx(ref.name);
+      }
+      for (const e of c.envFrom || []) if (e.secretRef) e.secretRef.name = sfx(e.secretRef.name);
       c.imagePullPolicy = 'Never';
       delete c.ports;
       for (const p of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
-        if (c[p] && c[p].httpGet) c[p].httpGet.port = Number(ports[o.metadata.name]);
+        if (c[p] && c[p].httpGet) c[p].httpGet.port = port;
       }
     }
     keep.push(o);

@@ -500,6 +500,41 @@ START_TEST(test_reservation_tombstone_json)
 }
 END_TEST
 
+START_TEST(test_isbn_body_rules)
+{
+	struct book_input in;
+	json_t *errors;
+	json_t *body;
+
+	/* "" and whitespace-only are invalid, not "no ISBN". */
+	ck_assert_int_eq(
+	    create("{\"title\":\"t\",\"author\":\"a\",\"price\":1,\"isbn\":\"\"}", &in, &errors),
+	    -1);
+	ck_assert(has_error(errors, "value_error", "body", "isbn"));
+	json_decref(errors);
+	ck_assert_int_eq(
+	    create("{\"title\":\"t\",\"author\":\"a\",\"price\":1,\"isbn\":\" - \"}", &in, &errors),
+	    -1);
+	json_decref(errors);
+	/* ISBN-10 with a lower-case x becomes its ISBN-13. */
+	ck_assert_int_eq(create("{\"title\":\"t\",\"author\":\"a\",\"price\":1,"
+				"\"isbn\":\"0-8044-2957-x\"}",
+				&in, &errors),
+			 0);
+	ck_assert_str_eq(in.isbn, "9780804429573");
+	book_input_free(&in);
+	json_decref(errors);
+	/* A NUL inside the string must not hide trailing garbage. */
+	body = json_pack("{s:s, s:s, s:i, s:o}", "title", "t", "author", "a", "price", 1, "isbn",
+			 json_stringn("9781593279288\0zz", 16));
+	errors = json_array();
+	ck_assert_int_eq(book_parse_create(body, &in, errors), -1);
+	ck_assert(has_error(errors, "value_error", "body", "isbn"));
+	json_decref(errors);
+	json_decref(body);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("book");
@@ -528,6 +563,7 @@ int main(void)
 	tcase_add_test(tc, test_reservation_id_rules);
 	tcase_add_test(tc, test_reservation_parse);
 	tcase_add_test(tc, test_reservation_tombstone_json);
+	tcase_add_test(tc, test_isbn_body_rules);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -11,6 +11,13 @@ PG_SCRIPT=${PG_SCRIPT:-$SOURCE_DIR/scripts/pg.sh}
 MIGRATIONS_DIR=${MIGRATIONS_DIR:-$SOURCE_DIR/db/migrations}
 SEED_FILE=${SEED_FILE:-$SOURCE_DIR/db/seed/books.sql}
 mkdir -p "$TEST_TMPDIR"
+# One run of a check never shares a name with another run: two `make test`/ctest runs (other build
+# folders, a CI clone, a second ctest in the same build folder) may run the same check at the same
+# time on this machine, and podman names (containers, pods, secrets, volumes, image tags), databases
+# and working files are machine- or folder-global. RUN_ID is unique per run; RUN_TMP is this run's
+# private working folder (kept for diagnosis).
+RUN_ID=${RUN_ID:-$$$(printf '%04x' $((RANDOM % 65536)))}
+run_tmp() { RUN_TMP=$TEST_TMPDIR/$1-$RUN_ID; mkdir -p "$RUN_TMP"; }
 
 check_failed=0
 ok() { echo "PASS  $*"; }
@@ -27,14 +34,15 @@ free_port() {
   done
   return 1
 }
-# wait_200 URL SECONDS: poll until URL answers 200.
+# wait_200 URL SECONDS: poll until URL answers 200; gives up SECONDS after the call (wall clock,
+# however slow each poll is on a loaded machine).
 wait_200() {
-  local t=$(( $2 * 20 ))
-  for _ in $(seq 1 "$t"); do
+  local end=$(( $(date +%s) + $2 ))
+  while :; do
     [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$1" 2>/dev/null)" = 200 ] && return 0
+    [ "$(date +%s)" -lt "$end" ] || return 1
     sleep 0.05
   done
-  return 1
 }
 # fresh_db NAME: a new empty database on the fixture PostgreSQL (TEST_PG_URL_FILE, else a private
 # server under TEST_TMPDIR); prints its URL.
@@ -48,6 +56,14 @@ fresh_db() {
   psql "$base" -qc "drop database if exists $name with (force)" >/dev/null 2>&1 || true
   psql "$base" -qc "create database $name" >/dev/null || return 1
   echo "${base%/*}/$name"
+}
+# drop_db NAME: drop a database fresh_db created (on the fixture server; a private one is stopped by
+# its check).
+drop_db() {
+  local base
+  if [ -n "${TEST_PG_URL_FILE:-}" ] && [ -s "$TEST_PG_URL_FILE" ]; then base=$(cat "$TEST_PG_URL_FILE")
+  else base=$("$PG_SCRIPT" url "$TEST_TMPDIR/pg-$1" 2>/dev/null) || return 0; fi
+  psql "$base" -qc "drop database if exists $1 with (force)" >/dev/null 2>&1 || true
 }
 # ensure_k8s_tools: the locked npm dependencies of tests/k8s (yaml, kubernetes-models).
 ensure_k8s_tools() {

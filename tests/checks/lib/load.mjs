@@ -86,15 +86,26 @@ async function worker(w) {
   return n;
 }
 
-const counts = await Promise.all(Array.from({ length: Number(opts.workers) }, (_, i) => worker(i)));
-const total = counts.reduce((a, b) => a + b, 0);
-const result = {
-  duration_ms: Date.now() - t0,
-  requests: total,
-  failed: failures.length,
-  stats,
-  failures: failures.slice(0, 200),
-};
-if (opts.out) fs.writeFileSync(opts.out, JSON.stringify(result, null, 1));
+// The result file is always written, even if the generator itself breaks (then with "error" set
+// and a non-zero exit), so the check reports what happened instead of "no load result".
+const counts = new Array(Number(opts.workers)).fill(0);
+function writeResult(error) {
+  const total = counts.reduce((a, b) => a + b, 0);
+  const result = {
+    duration_ms: Date.now() - t0,
+    requests: total,
+    failed: failures.length + (error ? 1 : 0),
+    stats,
+    failures: error ? [{ t_ms: Date.now() - t0, t_epoch_ms: Date.now(), op: 'load-generator', status: 'error', text: String(error) }, ...failures.slice(0, 199)] : failures.slice(0, 200),
+    ...(error ? { error: String(error) } : {}),
+  };
+  if (opts.out) fs.writeFileSync(opts.out, JSON.stringify(result, null, 1));
+  return { total, result };
+}
+const crash = (e) => { writeResult(e && e.stack ? e.stack : e); console.error('load: generator error:', e); process.exit(2); };
+process.on('uncaughtException', crash);
+process.on('unhandledRejection', crash);
+await Promise.all(counts.map((_, i) => worker(i).then((n) => { counts[i] = n; })));
+const { total, result } = writeResult(null);
 console.log(`load: ${total} requests in ${result.duration_ms} ms, ${failures.length} failed; ` +
   Object.entries(stats).map(([k, v]) => `${k} ${JSON.stringify(v.statuses)}`).join(', '));
