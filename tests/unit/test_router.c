@@ -38,7 +38,7 @@ struct match {
 static enum http_match run(struct match *mt, const char *method, const char *path)
 {
 	memset(mt, 0, sizeof(*mt));
-	strncpy(mt->path, path, sizeof(mt->path) - 1);
+	snprintf(mt->path, sizeof(mt->path), "%s", path);
 	mt->m = http_route_match(routes, NROUTES, method, mt->path, &mt->route, mt->params,
 				 &mt->nparams, mt->allow, sizeof(mt->allow));
 	return mt->m;
