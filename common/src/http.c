@@ -27,6 +27,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -769,6 +770,11 @@ void http_server_stop(struct http_server *srv, int grace_ms)
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	atomic_store(&srv->draining, 1);
 	fd = MHD_quiesce_daemon(srv->daemon);
+	/* Stop listening at once, so new clients are refused (a proxy then tries another replica)
+	 * instead of waiting in the backlog to be reset. The descriptor itself stays open until
+	 * MHD_stop_daemon: the worker threads may still hold it for a moment. */
+	if (fd != MHD_INVALID_SOCKET && shutdown(fd, SHUT_RDWR) != 0)
+		log_msg(LOG_DEBUG, NULL, "shutdown of the listening socket: %s", strerror(errno));
 	/* Wait until no connection is left, or until none has a request in flight twice in a row
 	 * (idle keep-alive connections would otherwise hold us to the deadline). */
 	for (;;) {
