@@ -7,12 +7,18 @@
 # 40-50 s for 1,000,000 books on 2 cores, most of it the trigram index builds. If the script is
 # interrupted, the EXIT trap still recreates any missing index.
 # Books get valid, unique ISBN-13s (prefix 979, numbered after the highest one already present,
-# so the script can be run again), titles "<Adjective> <Noun> of <Topic>" (~50 x 40 x 50 distinct),
-# authors "<First> <Last>" from 64 x 80 = 5120 names (about 200 books each per million: a full
-# author name filter such as author=Ada%20Okafor matches a few hundred rows), prices 5.00-154.99,
-# quantities 0-99 (about 1 in 20 out of stock) and creation times spread over the past year.
-# Search terms for benchmarks on 1,000,000 books: author=Ada%20Okafor (~195 rows),
-# search=Ada%20Okafor (same), search=silent%20garden%20of%20kubernetes (10), search=garden%20of%20kuber (500).
+# so the script can be run again), prices 5.00-154.99, quantities 0-99 (about 1 in 20 out of
+# stock) and creation times spread over the past year.
+# Titles and authors mix a small common vocabulary with a long tail, as a real catalogue does:
+# 30 % of titles are "<Adjective> <Noun> of <Topic>" (50 x 40 x 50 common English words), the
+# rest combine those words with made-up pronounceable words ("The Brailor Lighthouse", "Quenthu
+# Drasel", "Tiny Maprix of Go") drawn from ~150,000 with a Zipf-like skew (the most frequent
+# appear in thousands of titles, most in a handful). Authors: a first name from 64 common ones or
+# ~3,000 made-up ones, and a surname from 80 common ones (20 %) or ~200,000 made-up ones (skewed):
+# a few hundred thousand distinct names, a few books each, like a real catalogue. (An earlier
+# version used only the 50 x 40 x 50 titles and 5,120 author names: every trigram then sat in
+# 20,000-60,000 rows, which no real catalogue looks like, and trigram searches were slow
+# whatever the term.) The output is deterministic (setseed) for a given N on an empty table.
 # The database URL defaults to $DATABASE_URL.
 set -euo pipefail
 n=${1:?usage: gen-books.sh N [DATABASE_URL]}
@@ -57,6 +63,21 @@ psql "$url" -v ON_ERROR_STOP=1 -q -v n="$n" <<'SQL'
 SET maintenance_work_mem = '256MB';
 SET work_mem = '64MB';
 SET synchronous_commit = off;
+\o /dev/null
+SELECT setseed(0.4242);
+\o
+-- word(k): the k-th of 484,416 pronounceable made-up words (two syllables plus a coda, e.g.
+-- "Brailor", "Quenthu"), standing in for the long tail of a real catalogue's vocabulary (proper
+-- names, rarer words). k is scrambled first so that neighbouring ranks share no syllables.
+CREATE FUNCTION pg_temp.word(k bigint) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+	SELECT initcap(o[1 + x % 29] || v[1 + (x / 29) % 8] || o[1 + (x / 232) % 29]
+		       || v[1 + (x / 6728) % 8] || c[1 + (x / 53824) % 9])
+	FROM (SELECT (k * 104729) % 484416 AS x,
+		     ARRAY['b','br','c','ch','d','dr','f','g','gr','h','j','k','kr','l','m','n','p',
+			   'pr','qu','r','s','sh','st','t','th','tr','v','w','z'] AS o,
+		     ARRAY['a','e','i','o','u','ai','ou','ei'] AS v,
+		     ARRAY['','n','r','l','s','th','m','x','nd'] AS c) s
+$$;
 WITH words AS (
 	SELECT
 	  ARRAY['Silent','Practical','Modern','Hidden','Essential','Elegant','Distributed','Functional',
@@ -97,13 +118,23 @@ WITH words AS (
 	SELECT coalesce(max(substr(isbn, 4, 9)::bigint), 0) AS k
 	FROM books WHERE isbn >= '979' AND isbn < '980'
 ), gen AS (
-	SELECT g, '979' || lpad((base.k + g)::text, 9, '0') AS d12
+	-- Word ranks with a long tail (density ~ rank^-2/3 for titles, ^-1/2 for surnames).
+	SELECT g, '979' || lpad((base.k + g)::text, 9, '0') AS d12,
+	       floor(150000 * random() ^ 3)::bigint AS z1, floor(150000 * random() ^ 3)::bigint AS z2,
+	       250000 + floor(200000 * random() ^ 2)::bigint AS zs
 	FROM base, generate_series(1, :n::bigint) AS g
 )
 INSERT INTO books (title, author, isbn, price, quantity, description, created_at, updated_at)
 SELECT
-	w.adj[1 + g % 50] || ' ' || w.noun[1 + (g / 50) % 40] || ' of ' || w.topic[1 + (g / 2000) % 50],
-	w.first[1 + g % 64] || ' ' || w.last[1 + (g / 64) % 80],
+	CASE WHEN g % 10 < 3 THEN w.adj[1 + g % 50] || ' ' || w.noun[1 + (g / 50) % 40] || ' of '
+				  || w.topic[1 + (g / 2000) % 50]
+	     WHEN g % 10 < 6 THEN 'The ' || pg_temp.word(z1) || ' ' || w.noun[1 + (g / 50) % 40]
+	     WHEN g % 10 < 8 THEN pg_temp.word(z1) || ' ' || pg_temp.word(z2)
+	     WHEN g % 10 = 8 THEN w.adj[1 + g % 50] || ' ' || pg_temp.word(z1) || ' of '
+				  || w.topic[1 + (g / 2000) % 50]
+	     ELSE pg_temp.word(z1) || ': ' || w.adj[1 + g % 50] || ' ' || w.noun[1 + (g / 50) % 40] END,
+	CASE WHEN g % 2 = 0 THEN w.first[1 + (g / 2) % 64] ELSE pg_temp.word(200000 + (g * 7) % 3000) END
+	|| ' ' || CASE WHEN g % 5 = 0 THEN w.last[1 + (g / 64) % 80] ELSE pg_temp.word(zs) END,
 	d12 || ((10 - ((substr(d12, 1, 1)::int + substr(d12, 3, 1)::int + substr(d12, 5, 1)::int
 		       + substr(d12, 7, 1)::int + substr(d12, 9, 1)::int + substr(d12, 11, 1)::int)
 		      + 3 * (substr(d12, 2, 1)::int + substr(d12, 4, 1)::int + substr(d12, 6, 1)::int

@@ -13,7 +13,7 @@
 #include "book.h"
 #include "common/db.h"
 
-#define BOOK_REPO_NSTMTS 5
+#define BOOK_REPO_NSTMTS 15
 /* The prepared statements, for the pool configuration. */
 extern const struct db_stmt book_repo_stmts[BOOK_REPO_NSTMTS];
 
@@ -43,7 +43,8 @@ struct book_page {
 	struct book *books;
 	size_t n;
 };
-/* Runs the list query (catalog_list_books in 0001_init.sql). DB_OK with *out filled. */
+/* Runs the list query: a plain prepared statement per sort key when there is no search, isbn
+ * or price filter, else catalog_list_books (0001_init.sql). DB_OK with *out filled. */
 enum db_status book_repo_list(struct db_pool *pool, const struct book_query *q,
 			      struct book_page *out);
 /* Frees the books and zeroes the page. */
