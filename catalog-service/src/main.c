@@ -6,7 +6,6 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "book_http.h"
 #include "book_repo.h"
@@ -36,18 +35,6 @@ static void catalog_metrics(struct buf *out)
 	db_pool_metrics(catalog_pool, out);
 }
 
-/* MIGRATIONS_DIR, else /migrations when it exists (the container image), else ./db/migrations. */
-static const char *migrations_dir(const char *configured)
-{
-	struct stat st;
-
-	if (configured != NULL && configured[0] != '\0')
-		return configured;
-	if (stat("/migrations", &st) == 0 && S_ISDIR(st.st_mode))
-		return "/migrations";
-	return "db/migrations";
-}
-
 int main(int argc, char **argv)
 {
 	static const char *const extra_flags[] = { "--migrate", NULL };
@@ -74,7 +61,7 @@ int main(int argc, char **argv)
 			migrate = true;
 	log_init(SERVICE, (enum log_level)c.log_level);
 	if (migrate)
-		return db_migrate(c.database_url, migrations_dir(migrations)) == 0 ? 0 : 1;
+		return db_migrate(c.database_url, migrations) == 0 ? 0 : 1;
 
 	metrics_init(SERVICE);
 	json_object_seed(0);

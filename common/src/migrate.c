@@ -254,7 +254,11 @@ int db_migrate(const char *conninfo, const char *dir)
 	bool locked = false;
 	int rc = -1;
 	int done;
+	struct stat st;
 
+	if (dir == NULL || dir[0] == '\0')
+		dir = (stat("/migrations", &st) == 0 && S_ISDIR(st.st_mode)) ? "/migrations"
+									 : "db/migrations";
 	if (migrate_list(dir, &names, &n) != 0)
 		goto out;
 	pg = migrate_connect(conninfo);

@@ -4,7 +4,6 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "catalog_client.h"
 #include "common/config.h"
@@ -31,17 +30,6 @@ static void metrics_extra(struct buf *out)
 {
 	/* Catalog call counters and latencies live in the metrics registry (catalog_client.c). */
 	db_pool_metrics(main_pool, out);
-}
-
-static const char *migrations_dir(const char *configured)
-{
-	struct stat st;
-
-	if (configured != NULL && configured[0] != '\0')
-		return configured;
-	if (stat("/migrations", &st) == 0 && S_ISDIR(st.st_mode))
-		return "/migrations";
-	return "db/migrations";
 }
 
 int main(int argc, char **argv)
@@ -78,7 +66,7 @@ int main(int argc, char **argv)
 			migrate = true;
 	log_init("order-service", (enum log_level)c.log_level);
 	if (migrate)
-		return db_migrate(c.database_url, migrations_dir(mig_dir)) == 0 ? 0 : 1;
+		return db_migrate(c.database_url, mig_dir) == 0 ? 0 : 1;
 
 	http_signals_block(); /* before any thread, so all inherit the mask */
 	if (catalog_global_init() != 0 || catalog_init(catalog_url, catalog_timeout_ms) != 0) {

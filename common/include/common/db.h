@@ -92,7 +92,9 @@ void db_pool_metrics(struct db_pool *pool, struct buf *out);
 
 /* Applies every pending dir/NNNN_*.sql in name order, each in its own transaction, recording it
  * in schema_migrations(version text primary key, applied_at timestamptz). Holds a session
- * advisory lock so replicas starting together apply each file once. Returns 0 or -1 (logged). */
+ * advisory lock so replicas starting together apply each file once. Returns 0 or -1 (logged).
+ * dir NULL or "" means the default: /migrations when it exists (the container images), else
+ * db/migrations (a checkout). */
 int db_migrate(const char *conninfo, const char *dir);
 
 #endif
