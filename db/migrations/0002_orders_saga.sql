@@ -1,18 +1,20 @@
 -- 0002_orders_saga.sql - what the order saga needs (docs/consistency.md).
 --
--- orders.reservation_id  the catalog reservation this order holds (random, fresh per attempt);
--- orders.stock_released  for cancelled/failed orders: whether the catalog got the stock back;
--- orders.recovery_lease  a recovery pass holds the row until then (several replicas may recover);
--- statuses 'reserving' (intent recorded, reservation in flight) and 'failed' (intent being
--- undone) are internal: the API never shows them.
+-- order_intents         a POST /orders in flight: recorded before the catalog reservation, turned
+--                       into an orders row by ONE statement (delete intent + insert order) after
+--                       it, or undone by the request / the recovery pass. Small and short-lived.
+-- orders                only real orders, all visible through the API (no internal statuses).
+-- orders.reservation_id the catalog reservation this order holds: 'o' || id || '-' || 32 random
+--                       hex digits, unique by construction (the id is unique: intents and orders
+--                       share the orders id sequence, and an id moves from one table to the other);
+-- orders.stock_released for cancelled orders: whether the catalog got the stock back;
+-- orders.recovery_lease a recovery pass holds the row until then (several replicas may recover).
 
 ALTER TABLE orders ADD COLUMN IF NOT EXISTS reservation_id varchar(64);
 ALTER TABLE orders ADD COLUMN IF NOT EXISTS stock_released boolean NOT NULL DEFAULT false;
 ALTER TABLE orders ADD COLUMN IF NOT EXISTS recovery_lease timestamptz;
 
-CREATE UNIQUE INDEX IF NOT EXISTS orders_reservation_id_key ON orders (reservation_id);
-
--- Replace whatever status check 0001 may have declared with the full list of saga states.
+-- Replace whatever status check 0001 may have declared with the public statuses.
 DO $$
 DECLARE
   c record;
@@ -28,8 +30,26 @@ END
 $$;
 
 ALTER TABLE orders ADD CONSTRAINT orders_status_check CHECK (status IN
-  ('reserving', 'pending', 'processing', 'confirmed', 'shipped', 'delivered', 'cancelled',
-   'failed'));
+  ('pending', 'processing', 'confirmed', 'shipped', 'delivered', 'cancelled'));
+
+-- Intents of POST /orders. id is taken from the orders id sequence and becomes the order's id.
+-- No foreign key to books: an unknown book is reported by the catalog (404 -> 422), and the
+-- orders row's foreign key is checked when the intent is finalized. Only the primary key is
+-- indexed: recovery scans this table sequentially (it holds only the requests in flight).
+-- state: 'reserving' (reservation may or may not exist in the catalog), 'failed' (being undone:
+-- its reservation is released, then the row deleted).
+CREATE TABLE IF NOT EXISTS order_intents (
+  id             bigint PRIMARY KEY,
+  reservation_id varchar(64) NOT NULL,
+  book_id        bigint NOT NULL,
+  customer_name  varchar(255) NOT NULL,
+  customer_email varchar(254) NOT NULL,
+  quantity       integer NOT NULL CHECK (quantity > 0),
+  state          varchar(10) NOT NULL DEFAULT 'reserving' CHECK (state IN ('reserving', 'failed')),
+  recovery_lease timestamptz,
+  created_at     timestamptz NOT NULL DEFAULT now()
+);
+
 
 -- GET /orders: newest first, optionally filtered by status, e-mail (case-insensitive) or book.
 CREATE INDEX IF NOT EXISTS orders_created_idx ON orders (created_at DESC, id DESC);
@@ -38,9 +58,9 @@ CREATE INDEX IF NOT EXISTS orders_email_created_idx
 CREATE INDEX IF NOT EXISTS orders_status_created_idx ON orders (status, created_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS orders_book_created_idx ON orders (book_id, created_at DESC, id DESC);
 
--- Recovery looks only at unfinished rows: a small partial index keeps its scan cheap.
+-- Recovery looks only at cancels whose stock is not back yet: a small partial index.
 CREATE INDEX IF NOT EXISTS orders_unsettled_idx ON orders (id)
-  WHERE status IN ('reserving', 'failed') OR (status = 'cancelled' AND NOT stock_released);
+  WHERE status = 'cancelled' AND NOT stock_released;
 
 -- Idempotency-Key of POST /orders. request_hash is md5 of the canonical JSON body (sorted keys,
 -- compact), so bodies are compared as JSON, not bytes. 'in_progress' rows of failed requests are

@@ -2,7 +2,8 @@
  * query strings into FastAPI 422 lists, the status machine and the JSON rendering.
  *
  * Statuses seen by clients: pending, processing, confirmed, shipped, delivered, cancelled.
- * Internal statuses of the saga (docs/consistency.md), never shown by the API:
+ * Internal states of the saga (docs/consistency.md), never shown by the API; they are the states
+ * of a row of order_intents, not statuses of orders:
  *   reserving  the order is recorded as an intent; the catalog reservation may or may not exist;
  *   failed     the intent is being undone (its reservation released), then the row is deleted. */
 #ifndef ORDER_H

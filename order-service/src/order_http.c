@@ -60,17 +60,17 @@ static int path_id(const struct http_req *req, struct http_resp *resp, long long
 	return http_validation_error(resp, errors);
 }
 
-/* A fresh reservation id: "o" + 32 hex digits from the kernel's CSPRNG. Returns 0 or -1. */
-static int new_reservation_id(char out[40])
+/* 32 random hex digits from the kernel's CSPRNG (the unguessable part of a reservation id; the
+ * order id in front of it makes the id unique). Returns 0 or -1. */
+static int new_random_hex(char out[33])
 {
 	unsigned char raw[16];
 	size_t i;
 
 	if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw)
 		return -1;
-	out[0] = 'o';
 	for (i = 0; i < sizeof raw; i++)
-		(void)snprintf(out + 1 + 2 * i, 3, "%02x", raw[i]);
+		(void)snprintf(out + 2 * i, 3, "%02x", raw[i]);
 	return 0;
 }
 
@@ -197,6 +197,14 @@ static int reserve_and_finalize(const struct http_req *req, struct http_resp *re
 		} else if (st == DB_NOT_FOUND) {
 			/* Recovery judged the intent abandoned and is undoing it. */
 			rc = unavailable(resp, "Order service");
+		} else if (st == DB_FK) {
+			/* The book was deleted after the reservation; the catalog's delete took the
+			 * reservation with it (ON DELETE CASCADE), so there is no stock to give
+			 * back. Nothing committed: drop the intent. */
+			(void)order_repo_discard_intent(pool, id);
+			errors = json_array();
+			valid_error(errors, "value_error", "body", "book_id", "Book not found", NULL);
+			rc = http_validation_error(resp, errors);
 		} else {
 			/* Ambiguous: the finalize may have committed before the connection broke.
 			 * Releasing now could free the stock of a live order, so leave it: if the
@@ -205,8 +213,9 @@ static int reserve_and_finalize(const struct http_req *req, struct http_resp *re
 		}
 		break;
 	case CATALOG_NOT_FOUND:
-		/* No reservation can exist: the book is missing (our intent row pins existing
-		 * books through the foreign key). */
+		/* Nothing is reserved under this id: the book does not exist (book ids are never
+		 * reused, so a delayed earlier attempt cannot reserve either; if it had reserved
+		 * before the book was deleted, the reservation was deleted with the book). */
 		(void)order_repo_discard_intent(pool, id);
 		errors = json_array();
 		valid_error(errors, "value_error", "body", "book_id", "Book not found", NULL);
@@ -238,7 +247,7 @@ int order_http_create(struct http_req *req, struct http_resp *resp)
 	json_t *body = NULL, *errors = NULL;
 	const char *key = http_header(req, IDEM_HEADER);
 	char *canonical = NULL;
-	char rid[40];
+	char rnd[33], rid[65];
 	long long id = 0;
 	bool own_key = false;
 	enum db_status st;
@@ -264,19 +273,12 @@ int order_http_create(struct http_req *req, struct http_resp *resp)
 			goto out;
 		own_key = true;
 	}
-	if (new_reservation_id(rid) != 0) {
+	if (new_random_hex(rnd) != 0) {
 		rc = unavailable(resp, "Random source");
 		goto out;
 	}
 	/* Step 1: record the intent before anything happens in the catalog. */
-	st = order_repo_insert_intent(pool, &in, rid, &id);
-	if (st == DB_FK) {
-		/* errors is the (empty) validation array */
-		valid_error(errors, "value_error", "body", "book_id", "Book not found", NULL);
-		rc = http_validation_error(resp, errors);
-		errors = NULL;
-		goto out;
-	}
+	st = order_repo_insert_intent(pool, &in, rnd, &id, rid);
 	if (st != DB_OK) {
 		rc = db_failure(req, resp, st);
 		goto out;

@@ -12,7 +12,6 @@
 	"id, book_id, book_title, customer_name, customer_email, quantity, unit_price::text, " \
 	"total_price::text, status, created_at, updated_at, reservation_id, stock_released"
 #define ORDER_NCOLS 13
-#define VISIBLE "status NOT IN ('reserving', 'failed')"
 
 /* Commits of steps that are safe to lose in a PostgreSQL crash skip the WAL fsync wait:
  * - the intent insert and the key claim: the next durable commit of the saga (the catalog's
@@ -27,24 +26,31 @@
 #define LIST_VARIANTS 8
 
 static const struct db_stmt fixed_stmts[] = {
+	/* The id comes from the orders sequence and stays the order's id; the reservation id
+	 * embeds it, so it is unique by construction ($5: random hex so it is not guessable). */
 	{ "order_insert_intent",
-	  ASYNC_COMMIT "INSERT INTO orders (book_id, customer_name, customer_email, quantity, status, "
-	  "reservation_id, stock_released) SELECT $1::bigint, $2::text, $3::text, $4::int, "
-	  "'reserving', $5::text, false FROM sc RETURNING id" },
+	  ASYNC_COMMIT ", n AS (SELECT nextval(pg_get_serial_sequence('orders', 'id')) AS id FROM sc) "
+	  "INSERT INTO order_intents (id, reservation_id, book_id, customer_name, customer_email, "
+	  "quantity) SELECT n.id, 'o' || n.id || '-' || $5::text, $1::bigint, $2::text, $3::text, "
+	  "$4::int FROM n RETURNING id, reservation_id" },
+	/* One statement: the intent disappears and the order appears (only if the intent is still
+	 * 'reserving', i.e. recovery has not claimed it), and the idempotency key is marked done. */
 	{ "order_finalize",
-	  "WITH o AS (UPDATE orders SET status = 'pending', book_title = $2::text, "
-	  "unit_price = $3::numeric, total_price = $4::numeric, updated_at = now() "
-	  "WHERE id = $1::bigint AND status = 'reserving' RETURNING " ORDER_COLS "), "
+	  "WITH i AS (DELETE FROM order_intents WHERE id = $1::bigint AND state = 'reserving' "
+	  "RETURNING id, book_id, customer_name, customer_email, quantity, reservation_id), "
+	  "o AS (INSERT INTO orders (id, book_id, book_title, customer_name, customer_email, "
+	  "quantity, unit_price, total_price, status, reservation_id, stock_released) "
+	  "SELECT i.id, i.book_id, $2::text, i.customer_name, i.customer_email, i.quantity, "
+	  "$3::numeric, $4::numeric, 'pending', i.reservation_id, false FROM i "
+	  "RETURNING " ORDER_COLS "), "
 	  "k AS (UPDATE idempotency_keys SET state = 'done', order_id = o.id FROM o "
 	  "WHERE idempotency_keys.key = $5::text RETURNING 1) "
 	  "SELECT " ORDER_COLS " FROM o" },
 	{ "order_discard_intent",
-	  ASYNC_COMMIT "DELETE FROM orders USING sc WHERE id = $1::bigint AND status IN "
-	  "('reserving', 'failed')" },
+	  ASYNC_COMMIT "DELETE FROM order_intents USING sc WHERE id = $1::bigint" },
 	{ "order_fail_intent",
-	  "UPDATE orders SET status = 'failed', updated_at = now() "
-	  "WHERE id = $1::bigint AND status = 'reserving'" },
-	{ "order_get", "SELECT " ORDER_COLS " FROM orders WHERE id = $1::bigint AND " VISIBLE },
+	  "UPDATE order_intents SET state = 'failed' WHERE id = $1::bigint AND state = 'reserving'" },
+	{ "order_get", "SELECT " ORDER_COLS " FROM orders WHERE id = $1::bigint" },
 	{ "order_set_status",
 	  "UPDATE orders SET status = $3::text, updated_at = now(), stock_released = CASE "
 	  "WHEN $3::text = 'cancelled' THEN reservation_id IS NULL ELSE stock_released END "
@@ -63,19 +69,30 @@ static const struct db_stmt fixed_stmts[] = {
 	  "DELETE FROM idempotency_keys WHERE (state = 'in_progress' AND created_at < now() - "
 	  "$1::bigint * interval '1 millisecond') OR (state = 'done' AND created_at < now() - "
 	  "interval '25 hours')" },
+	/* Claims abandoned or failed intents (flipping 'reserving' to 'failed', which the
+	 * request's finalize can then no longer match) and cancels whose stock is not back. */
 	{ "recovery_claim",
-	  "UPDATE orders o SET status = CASE WHEN o.status = 'reserving' THEN 'failed' "
-	  "ELSE o.status END, recovery_lease = now() + $2::bigint * interval '1 millisecond' "
-	  "WHERE o.id IN (SELECT id FROM orders "
-	  "WHERE (status IN ('reserving', 'failed') OR (status = 'cancelled' AND NOT stock_released)) "
-	  "AND (status <> 'reserving' OR created_at < now() - $1::bigint * interval '1 millisecond') "
+	  "WITH a AS (UPDATE order_intents i SET state = 'failed', "
+	  "recovery_lease = now() + $2::bigint * interval '1 millisecond' "
+	  "WHERE i.id IN (SELECT id FROM order_intents "
+	  "WHERE (state = 'failed' OR created_at < now() - $1::bigint * interval '1 millisecond') "
 	  "AND (recovery_lease IS NULL OR recovery_lease < now()) "
 	  "ORDER BY id LIMIT $3::int FOR UPDATE SKIP LOCKED) "
-	  "RETURNING o.id, o.status, o.reservation_id" },
+	  "RETURNING i.id, 'failed'::text AS status, i.reservation_id), "
+	  "c AS (UPDATE orders o SET recovery_lease = now() + $2::bigint * interval '1 millisecond' "
+	  "WHERE o.id IN (SELECT id FROM orders WHERE status = 'cancelled' AND NOT stock_released "
+	  "AND (recovery_lease IS NULL OR recovery_lease < now()) "
+	  "ORDER BY id LIMIT $3::int FOR UPDATE SKIP LOCKED) "
+	  "RETURNING o.id, o.status::text, o.reservation_id) "
+	  "SELECT id, status, reservation_id FROM a UNION ALL "
+	  "SELECT id, status, reservation_id FROM c" },
+	/* Intents and orders share the id sequence, so one id array serves both tables. */
 	{ "recovery_unlease",
+	  "WITH a AS (UPDATE order_intents SET recovery_lease = NULL WHERE id = ANY ($1::bigint[]) "
+	  "RETURNING 1) "
 	  "UPDATE orders SET recovery_lease = NULL WHERE id = ANY ($1::bigint[])" },
 	{ "recovery_delete_failed",
-	  ASYNC_COMMIT "DELETE FROM orders USING sc WHERE id = $1::bigint AND status = 'failed'" },
+	  ASYNC_COMMIT "DELETE FROM order_intents USING sc WHERE id = $1::bigint AND state = 'failed'" },
 };
 
 #define NFIXED (sizeof fixed_stmts / sizeof fixed_stmts[0])
@@ -85,16 +102,20 @@ static char list_names[2 * LIST_VARIANTS][24];
 
 static char *build_where(int mask, int *nparams)
 {
+	static const char *const conds[3] = { "status = $%d::text",
+					      "lower(customer_email) = lower($%d::text)",
+					      "book_id = $%d::bigint" };
 	struct buf b = { 0 };
-	int k = 0;
+	int k = 0, bit;
 
-	(void)buf_puts(&b, " FROM orders WHERE " VISIBLE);
-	if (mask & 1)
-		(void)buf_printf(&b, " AND status = $%d::text", ++k);
-	if (mask & 2)
-		(void)buf_printf(&b, " AND lower(customer_email) = lower($%d::text)", ++k);
-	if (mask & 4)
-		(void)buf_printf(&b, " AND book_id = $%d::bigint", ++k);
+	(void)buf_puts(&b, " FROM orders");
+	for (bit = 0; bit < 3; bit++) {
+		if (!(mask & (1 << bit)))
+			continue;
+		(void)buf_puts(&b, k == 0 ? " WHERE " : " AND ");
+		k++;
+		(void)buf_printf(&b, conds[bit], k);
+	}
 	*nparams = k;
 	return buf_steal(&b);
 }
@@ -217,7 +238,8 @@ out:
 }
 
 enum db_status order_repo_insert_intent(struct db_pool *pool, const struct order_input *in,
-					const char *reservation_id, long long *id)
+					const char *random_hex, long long *id,
+					char reservation_id[65])
 {
 	char book[24], qty[16];
 	const char *v[5];
@@ -230,15 +252,16 @@ enum db_status order_repo_insert_intent(struct db_pool *pool, const struct order
 	v[1] = in->customer_name;
 	v[2] = in->customer_email;
 	v[3] = qty;
-	v[4] = reservation_id;
+	v[4] = random_hex;
 	st = db_exec(pool, "order_insert_intent", 5, v, &r, false);
 	if (st != DB_OK)
 		goto out;
-	if (PQntuples(r) != 1) {
+	if (PQntuples(r) != 1 || PQgetlength(r, 0, 1) > 64) {
 		st = DB_ERROR;
 		goto out;
 	}
 	*id = ll_value(r, 0, 0);
+	(void)snprintf(reservation_id, 65, "%s", PQgetvalue(r, 0, 1));
 out:
 	PQclear(r);
 	return st;
@@ -257,7 +280,7 @@ enum db_status order_repo_finalize(struct db_pool *pool, long long id, const cha
 	v[2] = unit_price;
 	v[3] = total_price;
 	v[4] = idempotency_key;
-	/* Idempotent: a second run finds the row no longer 'reserving'. */
+	/* Idempotent: a second run finds no 'reserving' intent any more. */
 	return run_one_order(pool, "order_finalize", 5, v, out, false);
 }
 

@@ -17,27 +17,31 @@
  * call once from main before threads start). */
 void order_repo_stmts(const struct db_stmt **stmts, size_t *n);
 
-/* Records a new order as an intent: status 'reserving', the given reservation id, no prices.
- * DB_OK with *id; DB_FK when the book does not exist. */
+/* Records a new order as an intent (table order_intents, state 'reserving'). Its id is taken
+ * from the orders sequence and becomes the order's id; its reservation id is
+ * 'o' || id || '-' || random_hex (unique by construction). DB_OK with *id and reservation_id.
+ * The book is not checked here (the catalog's 404 is). */
 enum db_status order_repo_insert_intent(struct db_pool *pool, const struct order_input *in,
-					const char *reservation_id, long long *id);
+					const char *random_hex, long long *id,
+					char reservation_id[65]);
 
-/* Turns an intent into a pending order (title, prices) only if it is still 'reserving', and in
- * the same statement marks the idempotency key (may be NULL) done for it. DB_OK with *out;
- * DB_NOT_FOUND when recovery claimed the intent meanwhile. */
+/* In one statement: deletes the intent only if it is still 'reserving', inserts the pending
+ * order (same id, title, prices) and marks the idempotency key (may be NULL) done for it.
+ * DB_OK with *out; DB_NOT_FOUND when recovery claimed the intent meanwhile; DB_FK when the book
+ * was deleted after the reservation (nothing committed; the intent is still there). */
 enum db_status order_repo_finalize(struct db_pool *pool, long long id, const char *book_title,
 				   const char *unit_price, const char *total_price,
 				   const char *idempotency_key, struct order *out);
 
-/* Deletes an intent whose reservation is known to be released ('reserving' or 'failed'). */
+/* Deletes an intent whose reservation is known to be released or never to have existed. */
 enum db_status order_repo_discard_intent(struct db_pool *pool, long long id);
 /* Marks a still-'reserving' intent 'failed' so recovery releases it without waiting its age. */
 enum db_status order_repo_fail_intent(struct db_pool *pool, long long id);
 
-/* A visible order (internal statuses are reported as DB_NOT_FOUND). */
+/* An order (every row of orders is visible; intents live in order_intents). */
 enum db_status order_repo_get(struct db_pool *pool, long long id, struct order *out);
 
-/* One page of visible orders, newest first, and the total count of matches. *items is a
+/* One page of orders, newest first, and the total count of matches. *items is a
  * malloc'd array of *n orders (free each with order_clear, then free the array). */
 enum db_status order_repo_list(struct db_pool *pool, const struct order_filter *f,
 			       long long *total, struct order **items, size_t *n);
@@ -69,15 +73,15 @@ enum db_status order_repo_idem_forget(struct db_pool *pool, const char *key);
 /* Deletes in-progress keys older than stale_ms and done keys older than 25 hours. */
 enum db_status order_repo_idem_expire(struct db_pool *pool, long long stale_ms, long long *deleted);
 
-/* Recovery. A claimed unsettled order. */
+/* Recovery. A claimed unsettled item: a failed intent (order_intents) or a cancelled order. */
 struct recovery_item {
 	long long id;
-	enum order_status status; /* ORDER_FAILED or ORDER_CANCELLED after the claim */
+	enum order_status status; /* ORDER_FAILED (an intent) or ORDER_CANCELLED (an order) */
 	char reservation_id[65];
 };
-/* Claims up to limit unsettled orders for lease_ms: intents ('reserving') created more than
- * intent_age_ms ago become 'failed'; failed intents and cancelled orders whose stock is not yet
- * released are included as they are. Rows another replica holds (row lock or live lease) are
+/* Claims for lease_ms up to limit intents and up to limit cancelled orders: intents
+ * ('reserving') created more than intent_age_ms ago become 'failed'; failed intents and
+ * cancelled orders whose stock is not yet released are included as they are. Rows another replica holds (row lock or live lease) are
  * skipped. *items is malloc'd (free it). */
 enum db_status order_repo_claim_unsettled(struct db_pool *pool, long long intent_age_ms,
 					  long long lease_ms, int limit,

@@ -383,6 +383,41 @@ START_TEST(test_sigterm_finishes_an_in_flight_order_then_exits_0)
 }
 END_TEST
 
+/* The book is deleted between the reservation and the finalize (the catalog's delete takes the
+ * reservation with it): the finalize's foreign key fails, nothing is committed, the intent is
+ * dropped and the client gets the same 422 as for an unknown book. A fake catalog that reserves
+ * a book the database does not have plays that race deterministically. */
+START_TEST(test_book_deleted_after_reserve_is_422_and_leaves_nothing)
+{
+	static const char reply[] =
+		"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nConnection: close\r\n"
+		"Content-Length: 58\r\n\r\n{\"book\":{\"id\":1,\"title\":\"T\",\"price\":\"44.99\",\"quantity\":3}}";
+	struct fake_catalog fake;
+	struct ts_proc p = { 0 };
+	struct ts_resp r = { 0 };
+	char url[64];
+	json_t *e;
+
+	fake_start(&fake, reply, 0);
+	(void)snprintf(url, sizeof url, "http://127.0.0.1:%d", fake.port);
+	t_start_order(&p, db, url, 0);
+	(void)ts_req(&r, "POST", p.url,
+		     "{\"book_id\":987654322,\"customer_name\":\"D\",\"customer_email\":"
+		     "\"d@x.org\",\"quantity\":1}", "/orders");
+	ck_assert_msg(r.status == 422, "%ld %s", r.status, r.body);
+	e = json_array_get(json_object_get(r.json, "detail"), 0);
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(e, "loc"), 1)),
+			 "book_id");
+	ts_resp_free(&r);
+	ck_assert_int_eq(t_sql_ll(db, "SELECT count(*) FROM orders WHERE book_id = 987654322"), 0);
+	ck_assert_int_eq(t_sql_ll(db, "SELECT count(*) FROM order_intents WHERE book_id = "
+				      "987654322"),
+			 0);
+	ck_assert_int_eq(ts_stop(&p, SIGTERM, 5000), 0);
+	fake_stop(&fake);
+}
+END_TEST
+
 static Suite *outage_suite(void)
 {
 	Suite *s = suite_create("order_catalog_outage");
@@ -397,6 +432,7 @@ static Suite *outage_suite(void)
 	tcase_add_test(tc, test_garbage_answer_from_catalog_is_503);
 	tcase_add_test(tc, test_catalog_answering_garbage_is_503_with_retry_after_and_no_order);
 	tcase_add_test(tc, test_sigterm_finishes_an_in_flight_order_then_exits_0);
+	tcase_add_test(tc, test_book_deleted_after_reserve_is_422_and_leaves_nothing);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -180,9 +180,9 @@ static inline long long t_wait_zero(const char *db, const char *sql, long timeou
 	}
 }
 
-/* Unsettled rows: intents, failed intents, cancels whose stock is not back yet. */
+/* Unsettled rows: intents (reserving or failed), cancels whose stock is not back yet. */
 #define T_UNSETTLED_SQL \
-	"SELECT count(*) FROM orders WHERE status IN ('reserving', 'failed') OR " \
-	"(status = 'cancelled' AND NOT stock_released)"
+	"SELECT (SELECT count(*) FROM order_intents) + (SELECT count(*) FROM orders WHERE " \
+	"status = 'cancelled' AND NOT stock_released)"
 
 #endif
