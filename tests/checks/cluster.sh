@@ -87,18 +87,19 @@ ids_sql=$(IFS=,; echo "${books[*]}")
 settle_and_check() {
   local label=$1 unsettled bad_rows end=$(( $(date +%s) + SETTLE_TIMEOUT_S ))
   while :; do
-    unsettled=$(psql "$DATABASE_URL" -Atc "select count(*) from orders where book_id in ($ids_sql) and
-      (status in ('reserving','failed') or (status = 'cancelled' and not stock_released))")
+    # Mid-saga work: intents not yet finalized or undone, and cancels not yet restocked.
+    unsettled=$(psql "$DATABASE_URL" -Atc "select (select count(*) from order_intents where book_id in ($ids_sql))
+      + (select count(*) from orders where book_id in ($ids_sql) and status = 'cancelled' and not stock_released)")
     [ "$unsettled" = 0 ] && break
     [ "$(date +%s)" -lt "$end" ] || break
     sleep 1
   done
-  if [ "$unsettled" = 0 ]; then ok "$label: every order settled (none reserving/failed/unreleased)"
+  if [ "$unsettled" = 0 ]; then ok "$label: every order settled (no open intent, no unreleased cancel)"
   else bad "$label: ${unsettled:-?} orders still unsettled after $SETTLE_TIMEOUT_S s"; fi
   bad_rows=$(psql "$DATABASE_URL" -Atc "select b.id || ': quantity ' || b.quantity || ' + live orders ' ||
-      coalesce(sum(o.quantity) filter (where o.status not in ('cancelled','failed','reserving')), 0) || ' != 300'
+      coalesce(sum(o.quantity) filter (where o.status <> 'cancelled'), 0) || ' != 300'
     from books b left join orders o on o.book_id = b.id where b.id in ($ids_sql) group by b.id
-    having b.quantity + coalesce(sum(o.quantity) filter (where o.status not in ('cancelled','failed','reserving')), 0) <> 300")
+    having b.quantity + coalesce(sum(o.quantity) filter (where o.status <> 'cancelled'), 0) <> 300")
   if [ -z "$bad_rows" ]; then ok "$label: invariant holds for books $book_list (initial 300 = quantity + live orders)"
   else bad "$label: invariant broken: $bad_rows"; fi
 }
