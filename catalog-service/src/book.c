@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/jsonx.h"
 #include "common/money.h"
 #include "common/valid.h"
@@ -51,6 +52,102 @@ json_t *book_to_json(const struct book *b)
 	json_object_set_new(o, "created_at", time_or_null(b->created_at));
 	json_object_set_new(o, "updated_at", time_or_null(b->updated_at));
 	return o;
+}
+
+/* Appends s as a JSON string the way jansson writes it (UTF-8 kept, '"', '\\' and control
+ * characters escaped), or null for NULL. -1 when s is not valid UTF-8. */
+static int page_string(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t len;
+	size_t start = 0;
+
+	if (s == NULL) {
+		buf_puts(b, "null");
+		return 0;
+	}
+	len = strlen(s);
+	if (!valid_utf8(s, len))
+		return -1;
+	buf_append(b, "\"", 1);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[7] = { '\\', 0, 0, 0, 0, 0, 0 };
+		size_t elen = 2;
+
+		if (c == '"' || c == '\\')
+			esc[1] = (char)c;
+		else if (c == '\b')
+			esc[1] = 'b';
+		else if (c == '\f')
+			esc[1] = 'f';
+		else if (c == '\n')
+			esc[1] = 'n';
+		else if (c == '\r')
+			esc[1] = 'r';
+		else if (c == '\t')
+			esc[1] = 't';
+		else if (c < 0x20) {
+			esc[1] = 'u';
+			esc[2] = '0';
+			esc[3] = '0';
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 0xf];
+			elen = 6;
+		} else {
+			continue;
+		}
+		buf_append(b, s + start, i - start);
+		buf_append(b, esc, elen);
+		start = i + 1;
+	}
+	buf_append(b, s + start, len - start);
+	buf_append(b, "\"", 1);
+	return 0;
+}
+
+static int page_time(struct buf *b, const char *pg_text)
+{
+	char out[64];
+
+	if (pg_text == NULL) {
+		buf_puts(b, "null");
+		return 0;
+	}
+	return page_string(b, jsonx_pg_time_text(pg_text, out));
+}
+
+char *book_page_json(long long total, const struct book *books, size_t n)
+{
+	struct buf b = { 0 };
+	char price[24];
+	int rc = 0;
+	char *text = NULL;
+
+	buf_printf(&b, "{\"total\":%lld,\"books\":[", total);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		const struct book *k = &books[i];
+
+		buf_printf(&b, "%s{\"id\":%lld,\"title\":", i > 0 ? "," : "", k->id);
+		rc |= page_string(&b, k->title);
+		buf_puts(&b, ",\"author\":");
+		rc |= page_string(&b, k->author);
+		buf_puts(&b, ",\"isbn\":");
+		rc |= page_string(&b, k->isbn);
+		buf_printf(&b, ",\"price\":\"%s\",\"quantity\":%lld,\"description\":",
+			   money_format(k->price_cents, price), k->quantity);
+		rc |= page_string(&b, k->description);
+		buf_puts(&b, ",\"created_at\":");
+		rc |= page_time(&b, k->created_at);
+		buf_puts(&b, ",\"updated_at\":");
+		rc |= page_time(&b, k->updated_at);
+		buf_puts(&b, "}");
+	}
+	buf_puts(&b, "]}");
+	if (rc == 0)
+		text = buf_steal(&b);
+	buf_free(&b);
+	return text;
 }
 
 void book_input_free(struct book_input *in)

@@ -36,6 +36,11 @@ void book_free(struct book *b);
 /* The wire form {"id","title","author","isbn","price","quantity","description","created_at",
  * "updated_at"}: price a string with two decimals, times RFC 3339 UTC. New reference. */
 json_t *book_to_json(const struct book *b);
+/* The GET /books body {"total":total,"books":[...]} as compact JSON text, byte for byte what
+ * json_dumps(JSON_COMPACT) gives for the tree of book_to_json objects, without building that
+ * tree (the list page's hot path). malloc'd; NULL when a text value is not valid UTF-8 (the
+ * caller then takes the jansson path, which renders such a value as null). */
+char *book_page_json(long long total, const struct book *books, size_t n);
 
 /* The fields of a POST or PUT/PATCH body. has_* tells whether the key was given. For isbn and
  * description a given JSON null means "clear": has_isbn with isbn[0] == '\0', has_description

@@ -104,6 +104,14 @@ int book_http_list(struct http_req *req, struct http_resp *resp)
 		status = catalog_db_failure(req, resp, st);
 		goto out;
 	}
+	/* The page is written as text directly (a jansson tree and json_dumps were about half of
+	 * the service's CPU per page); the tree remains the fallback for non-UTF-8 text. */
+	resp->text = book_page_json(page.total, page.books, page.n);
+	if (resp->text != NULL) {
+		resp->content_type = "application/json";
+		status = 200;
+		goto out;
+	}
 	books = json_array();
 	if (books == NULL)
 		abort();

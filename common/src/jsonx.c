@@ -79,18 +79,15 @@ static json_t *pg_time_string(const char *s)
 /* "YYYY-MM-DD HH:MM:SS[.ffffff]" followed by "+00", "+00:00" or "+00:00:00" becomes
  * "YYYY-MM-DDTHH:MM:SS[.ffffff]Z". Another offset is kept in RFC 3339 form ("+05:30"). Text of
  * any other shape (e.g. "infinity") is returned unchanged. */
-json_t *jsonx_pg_time(const char *pg_text)
+const char *jsonx_pg_time_text(const char *pg_text, char *out)
 {
-	char out[64];
 	size_t len;
 	size_t i;
 	const char *off;
 
-	if (pg_text == NULL)
-		return json_null();
 	len = strlen(pg_text);
 	if (len < 22 || len > 40 || pg_text[10] != ' ')
-		return pg_time_string(pg_text);
+		return pg_text;
 	/* The offset starts after the seconds and optional fraction. */
 	i = 19;
 	if (pg_text[i] == '.') {
@@ -100,7 +97,7 @@ json_t *jsonx_pg_time(const char *pg_text)
 	}
 	off = pg_text + i;
 	if (*off != '+' && *off != '-')
-		return pg_time_string(pg_text);
+		return pg_text;
 	memcpy(out, pg_text, i);
 	out[10] = 'T';
 	if (strcmp(off, "+00") == 0 || strcmp(off, "+00:00") == 0 ||
@@ -108,11 +105,20 @@ json_t *jsonx_pg_time(const char *pg_text)
 		out[i] = 'Z';
 		out[i + 1] = '\0';
 	} else if (strlen(off) == 3) {
-		snprintf(out + i, sizeof(out) - i, "%s:00", off);
+		snprintf(out + i, 64 - i, "%s:00", off);
 	} else {
-		snprintf(out + i, sizeof(out) - i, "%s", off);
+		snprintf(out + i, 64 - i, "%s", off);
 	}
-	return pg_time_string(out);
+	return out;
+}
+
+json_t *jsonx_pg_time(const char *pg_text)
+{
+	char out[64];
+
+	if (pg_text == NULL)
+		return json_null();
+	return pg_time_string(jsonx_pg_time_text(pg_text, out));
 }
 
 int jsonx_equal(const json_t *a, const json_t *b)

@@ -392,6 +392,42 @@ START_TEST(test_sort_whitelist)
 }
 END_TEST
 
+/* book_page_json writes exactly what json_dumps(JSON_COMPACT) gives for the jansson tree. */
+START_TEST(test_book_page_json_matches_jansson)
+{
+	struct book books[3] = {
+		{ .id = 1, .title = (char *)"Clean \"Code\" \\ \t\n\x01\x1f end", .author = (char *)"R\xc3\xa9my",
+		  .isbn = (char *)"9780132350884", .price_cents = 4499, .quantity = 5,
+		  .description = NULL, .created_at = (char *)"2026-11-29 10:00:00.123456+00",
+		  .updated_at = (char *)"2026-11-29 10:00:01+05:30" },
+		{ .id = 2, .title = (char *)"t", .author = (char *)"a", .isbn = NULL,
+		  .price_cents = 1, .quantity = 0, .description = (char *)"d/\b\f\r",
+		  .created_at = (char *)"odd", .updated_at = NULL },
+		{ .id = 3, .title = (char *)"bad \xff", .author = (char *)"a" },
+	};
+	json_t *arr = json_array();
+	json_t *obj;
+	char *want;
+	char *got;
+
+	for (int i = 0; i < 2; i++)
+		json_array_append_new(arr, book_to_json(&books[i]));
+	obj = json_pack("{s:I, s:o}", "total", (json_int_t)1234567, "books", arr);
+	want = json_dumps(obj, JSON_COMPACT);
+	got = book_page_json(1234567, books, 2);
+	ck_assert_ptr_nonnull(got);
+	ck_assert_str_eq(got, want);
+	free(got);
+	free(want);
+	json_decref(obj);
+	got = book_page_json(0, books, 0);
+	ck_assert_str_eq(got, "{\"total\":0,\"books\":[]}");
+	free(got);
+	/* Not UTF-8: NULL, the caller falls back to the tree. */
+	ck_assert_ptr_null(book_page_json(3, books, 3));
+}
+END_TEST
+
 START_TEST(test_book_to_json_shape)
 {
 	struct book b = { 0 };
@@ -559,6 +595,7 @@ int main(void)
 	tcase_add_test(tc, test_query_limit_zero_and_non_integers);
 	tcase_add_test(tc, test_sort_whitelist);
 	tcase_add_test(tc, test_book_to_json_shape);
+	tcase_add_test(tc, test_book_page_json_matches_jansson);
 	tcase_add_test(tc, test_like_escape_makes_metacharacters_literal);
 	tcase_add_test(tc, test_reservation_id_rules);
 	tcase_add_test(tc, test_reservation_parse);

@@ -37,6 +37,10 @@ struct db_pool_config {
 	int wait_ms;
 	const struct db_stmt *stmts; /* prepared on every connection */
 	size_t nstmts;
+	/* true: sessions run with plan_cache_mode=force_generic_plan, so prepared statements
+	 * are planned once, not per execution. Only for statement sets whose generic plans were
+	 * checked (the catalog's); false keeps the server's default ("auto"). */
+	bool generic_plans;
 };
 
 struct db_pool;

@@ -17,6 +17,9 @@ json_t *jsonx_string_or_null(const char *s);
  * into RFC 3339 ("2026-11-29T10:00:00.123456Z") as a new JSON string. Sessions must run with
  * TimeZone=UTC (the pool sets it). JSON null for NULL or text that is not UTF-8. */
 json_t *jsonx_pg_time(const char *pg_text);
+/* The RFC 3339 text jsonx_pg_time would hold, written into out (64 bytes); returns out, or
+ * pg_text itself when it is not in PostgreSQL's timestamptz form (kept as is). */
+const char *jsonx_pg_time_text(const char *pg_text, char *out);
 /* Compares two JSON values structurally (object key order ignored). 1 equal, 0 not. */
 int jsonx_equal(const json_t *a, const json_t *b);
 /* Serialises compactly with sorted keys (canonical form, used for hashing request bodies).
