@@ -149,7 +149,11 @@ enum db_status reservation_repo_reserve(struct db_pool *pool, const struct reser
 	st = db_acquire(pool, &conn);
 	if (st != DB_OK)
 		goto out;
-	st = sql_on(conn, "BEGIN");
+	/* Asynchronous commit: the caller (the order service) commits its finalize synchronously on
+	 * the same PostgreSQL cluster afterwards, and WAL is flushed in order, so a durable order
+	 * implies a durable reservation; a reservation lost in a server crash is one whose order
+	 * was never confirmed to a client (docs/consistency.md, "Durability"). */
+	st = sql_on(conn, "BEGIN; SET LOCAL synchronous_commit = off");
 	if (st != DB_OK)
 		goto out;
 	st = db_run(conn, "reservation_claim", 3, claim, &res);
