@@ -117,34 +117,54 @@ static int page_time(struct buf *b, const char *pg_text)
 	return page_string(b, jsonx_pg_time_text(pg_text, out));
 }
 
+/* Appends one book object; -1 when a text value is not valid UTF-8. */
+static int page_book(struct buf *b, const struct book *k)
+{
+	char price[24];
+	int rc = 0;
+
+	buf_printf(b, "{\"id\":%lld,\"title\":", k->id);
+	rc |= page_string(b, k->title);
+	buf_puts(b, ",\"author\":");
+	rc |= page_string(b, k->author);
+	buf_puts(b, ",\"isbn\":");
+	rc |= page_string(b, k->isbn);
+	buf_printf(b, ",\"price\":\"%s\",\"quantity\":%lld,\"description\":",
+		   money_format(k->price_cents, price), k->quantity);
+	rc |= page_string(b, k->description);
+	buf_puts(b, ",\"created_at\":");
+	rc |= page_time(b, k->created_at);
+	buf_puts(b, ",\"updated_at\":");
+	rc |= page_time(b, k->updated_at);
+	buf_puts(b, "}");
+	return rc;
+}
+
 char *book_page_json(long long total, const struct book *books, size_t n)
 {
 	struct buf b = { 0 };
-	char price[24];
 	int rc = 0;
 	char *text = NULL;
 
 	buf_printf(&b, "{\"total\":%lld,\"books\":[", total);
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		const struct book *k = &books[i];
-
-		buf_printf(&b, "%s{\"id\":%lld,\"title\":", i > 0 ? "," : "", k->id);
-		rc |= page_string(&b, k->title);
-		buf_puts(&b, ",\"author\":");
-		rc |= page_string(&b, k->author);
-		buf_puts(&b, ",\"isbn\":");
-		rc |= page_string(&b, k->isbn);
-		buf_printf(&b, ",\"price\":\"%s\",\"quantity\":%lld,\"description\":",
-			   money_format(k->price_cents, price), k->quantity);
-		rc |= page_string(&b, k->description);
-		buf_puts(&b, ",\"created_at\":");
-		rc |= page_time(&b, k->created_at);
-		buf_puts(&b, ",\"updated_at\":");
-		rc |= page_time(&b, k->updated_at);
-		buf_puts(&b, "}");
+		if (i > 0)
+			buf_puts(&b, ",");
+		rc = page_book(&b, &books[i]);
 	}
 	buf_puts(&b, "]}");
 	if (rc == 0)
+		text = buf_steal(&b);
+	buf_free(&b);
+	return text;
+}
+
+char *book_text_json(const struct book *k)
+{
+	struct buf b = { 0 };
+	char *text = NULL;
+
+	if (page_book(&b, k) == 0)
 		text = buf_steal(&b);
 	buf_free(&b);
 	return text;

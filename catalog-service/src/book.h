@@ -41,6 +41,9 @@ json_t *book_to_json(const struct book *b);
  * tree (the list page's hot path). malloc'd; NULL when a text value is not valid UTF-8 (the
  * caller then takes the jansson path, which renders such a value as null). */
 char *book_page_json(long long total, const struct book *books, size_t n);
+/* One book as the same text (the single-book responses' hot path); NULL when a text value is
+ * not valid UTF-8 (then use book_to_json). malloc'd. */
+char *book_text_json(const struct book *k);
 
 /* The fields of a POST or PUT/PATCH body. has_* tells whether the key was given. For isbn and
  * description a given JSON null means "clear": has_isbn with isbn[0] == '\0', has_description

@@ -138,9 +138,16 @@ int book_http_get(struct http_req *req, struct http_resp *resp)
 	if (status != 0)
 		goto out;
 	st = book_repo_get(pool_of(req), id, &b);
-	if (st == DB_OK)
-		status = http_json(resp, 200, book_to_json(&b));
-	else if (st == DB_NOT_FOUND)
+	if (st == DB_OK) {
+		/* Written as text directly, like list pages; the tree is the non-UTF-8 fallback. */
+		resp->text = book_text_json(&b);
+		if (resp->text != NULL) {
+			resp->content_type = "application/json";
+			status = 200;
+		} else {
+			status = http_json(resp, 200, book_to_json(&b));
+		}
+	} else if (st == DB_NOT_FOUND)
 		status = http_error(resp, 404, "Book not found");
 	else
 		status = catalog_db_failure(req, resp, st);

@@ -425,6 +425,18 @@ START_TEST(test_book_page_json_matches_jansson)
 	free(got);
 	/* Not UTF-8: NULL, the caller falls back to the tree. */
 	ck_assert_ptr_null(book_page_json(3, books, 3));
+	/* A single book: the same text as json_dumps of book_to_json. */
+	for (int i = 0; i < 2; i++) {
+		obj = book_to_json(&books[i]);
+		want = json_dumps(obj, JSON_COMPACT);
+		got = book_text_json(&books[i]);
+		ck_assert_ptr_nonnull(got);
+		ck_assert_str_eq(got, want);
+		free(got);
+		free(want);
+		json_decref(obj);
+	}
+	ck_assert_ptr_null(book_text_json(&books[2]));
 }
 END_TEST
 
