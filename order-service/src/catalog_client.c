@@ -231,14 +231,17 @@ static void exchange_clear(struct exchange *ex)
 
 /* Runs an idempotent exchange with up to CATALOG_ATTEMPTS attempts: transport failures, 5xx
  * and unparseable bodies are retried after a short pause. Returns 0 with a parsed answer whose
- * status is below 500, else -1 (ex cleared). */
+ * status is below 500, else -1 (ex cleared). *retried (may be NULL) tells whether an earlier
+ * attempt failed: that attempt may still be running in the catalog. */
 static int exchange(const char *op, const char *method, const char *path, const char *body,
-		    const char *request_id, int attempts, struct exchange *ex)
+		    const char *request_id, int attempts, struct exchange *ex, bool *retried)
 {
 	int attempt;
 	struct timespec pause = { 0, 50 * 1000 * 1000 };
 
 	for (attempt = 0; attempt < attempts; attempt++) {
+		if (retried != NULL)
+			*retried = attempt > 0;
 		if (attempt > 0)
 			(void)nanosleep(&pause, NULL);
 		memset(ex, 0, sizeof *ex);
@@ -268,7 +271,8 @@ static bool book_well_formed(const json_t *book)
 }
 
 enum catalog_status catalog_reserve(const char *reservation_id, long long book_id, int quantity,
-				    const char *request_id, json_t **book, char **detail)
+				    const char *request_id, json_t **book, char **detail,
+				    bool *retried)
 {
 	enum catalog_status st = CATALOG_UNAVAILABLE;
 	struct exchange ex = { 0 };
@@ -278,6 +282,7 @@ enum catalog_status catalog_reserve(const char *reservation_id, long long book_i
 
 	*book = NULL;
 	*detail = NULL;
+	*retried = false;
 	req = json_pack("{s:s, s:I, s:i}", "reservation_id", reservation_id, "book_id",
 			(json_int_t)book_id, "quantity", quantity);
 	if (req == NULL)
@@ -285,7 +290,8 @@ enum catalog_status catalog_reserve(const char *reservation_id, long long book_i
 	body = json_dumps(req, JSON_COMPACT);
 	if (body == NULL)
 		goto out;
-	if (exchange("reserve", "POST", "/reservations", body, request_id, CATALOG_ATTEMPTS, &ex) != 0)
+	if (exchange("reserve", "POST", "/reservations", body, request_id, CATALOG_ATTEMPTS, &ex,
+		     retried) != 0)
 		goto out;
 	switch (ex.status) {
 	case 200:
@@ -334,7 +340,7 @@ static enum catalog_status release_attempts(const char *reservation_id, const ch
 
 	if (buf_printf(&path, "/reservations/%s/release", reservation_id) != 0)
 		goto out;
-	if (exchange("release", "POST", path.data, NULL, request_id, attempts, &ex) != 0)
+	if (exchange("release", "POST", path.data, NULL, request_id, attempts, &ex, NULL) != 0)
 		goto out;
 	if (ex.status == 200 || ex.status == 201) {
 		st = CATALOG_OK;
@@ -374,7 +380,8 @@ enum catalog_status catalog_get_book(long long book_id, const char *request_id, 
 	*book = NULL;
 	if (buf_printf(&path, "/books/%lld", book_id) != 0)
 		goto out;
-	if (exchange("get_book", "GET", path.data, NULL, request_id, CATALOG_ATTEMPTS, &ex) != 0)
+	if (exchange("get_book", "GET", path.data, NULL, request_id, CATALOG_ATTEMPTS, &ex, NULL) !=
+	    0)
 		goto out;
 	if (ex.status == 200) {
 		if (!book_well_formed(ex.json)) {

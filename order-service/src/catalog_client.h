@@ -9,6 +9,7 @@
 #define CATALOG_CLIENT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "common/buf.h"
 
@@ -34,9 +35,12 @@ int catalog_init(const char *base_url, int timeout_ms);
 /* POST /reservations {reservation_id, book_id, quantity}.
  * CATALOG_OK: *book is the catalog's book JSON after the decrement (new reference).
  * CATALOG_INSUFFICIENT: *detail is the catalog's message (malloc'd).
- * Other statuses: nothing is returned. */
+ * Other statuses: nothing is returned. *retried is true when the answer came from a retry: the
+ * failed earlier attempt may still reserve later, so a 409 or 404 from the retry does not prove
+ * that nothing is (or will be) reserved under the id. */
 enum catalog_status catalog_reserve(const char *reservation_id, long long book_id, int quantity,
-				    const char *request_id, json_t **book, char **detail);
+				    const char *request_id, json_t **book, char **detail,
+				    bool *retried);
 
 /* POST /reservations/{id}/release. CATALOG_OK when the stock is back (also when it already was,
  * or when the id was never reserved: the catalog then records a tombstone). */

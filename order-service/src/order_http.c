@@ -178,9 +178,11 @@ static int reserve_and_finalize(const struct http_req *req, struct http_resp *re
 	enum catalog_status cs;
 	enum db_status st;
 	long long reserve_ms = mono_ms();
+	bool retried = false;
 	int rc;
 
-	cs = catalog_reserve(rid, in->book_id, in->quantity, req->request_id, &book, &detail);
+	cs = catalog_reserve(rid, in->book_id, in->quantity, req->request_id, &book, &detail,
+			     &retried);
 	switch (cs) {
 	case CATALOG_OK:
 		title = json_object_get(book, "title");
@@ -222,7 +224,13 @@ static int reserve_and_finalize(const struct http_req *req, struct http_resp *re
 		rc = http_validation_error(resp, errors);
 		break;
 	case CATALOG_INSUFFICIENT:
-		(void)order_repo_discard_intent(pool, id);
+		/* After a retry, the failed first attempt may still be queued in the catalog and
+		 * reserve later (stock can come back meanwhile): release R first, which also leaves
+		 * a tombstone so that late attempt gets 410. Without a retry nothing can follow. */
+		if (retried)
+			undo_intent(req, id, rid, reserve_ms);
+		else
+			(void)order_repo_discard_intent(pool, id);
 		rc = http_error(resp, 409, "%s", detail);
 		break;
 	case CATALOG_GONE:

@@ -198,6 +198,8 @@ struct fake_catalog {
 	int port;
 	int delay_ms;
 	const char *reserve_reply;
+	const char *later_reply; /* if set, the answer to every reserve after the first */
+	volatile int reserves;
 	volatile int stop;
 	volatile int releases;
 	pthread_t th;
@@ -233,7 +235,8 @@ static void fake_serve_one(struct fake_catalog *f, int c)
 		reply = release_reply;
 	} else {
 		t_sleep_ms(f->delay_ms);
-		reply = f->reserve_reply;
+		reply = f->reserves++ > 0 && f->later_reply != NULL ? f->later_reply
+								     : f->reserve_reply;
 	}
 	(void)!write(c, reply, strlen(reply));
 }
@@ -329,6 +332,47 @@ START_TEST(test_catalog_answering_garbage_is_503_with_retry_after_and_no_order)
 		ck_assert_int_eq(ts_stop(&bad, SIGTERM, 5000), 0);
 		fake_stop(&fake);
 	}
+}
+END_TEST
+
+/* A 409 that answers a *retried* reserve does not prove that nothing will be reserved under the
+ * id: the first attempt (here a 504 from a proxy in front of a busy replica) may still be queued
+ * in the catalog and reserve later. The order service must release the id (tombstone) before it
+ * forgets the intent, and still answer 409. */
+START_TEST(test_insufficient_after_a_retry_releases_the_reservation_id)
+{
+	static const char gateway_timeout[] =
+		"HTTP/1.1 504 Gateway Timeout\r\nContent-Type: application/json\r\n"
+		"Connection: close\r\nContent-Length: 28\r\n\r\n{\"detail\":\"Gateway Timeout\"}";
+	static const char insufficient[] =
+		"HTTP/1.1 409 Conflict\r\nContent-Type: application/json\r\nConnection: close\r\n"
+		"Content-Length: 68\r\n\r\n"
+		"{\"detail\":\"Insufficient stock for book 1: requested 1, available 0\"}";
+	long long book = t_create_book(catalog.url, "6.00", 4);
+	struct fake_catalog fake;
+	struct ts_proc bad = { 0 };
+	struct ts_resp r = { 0 };
+	char url[64], body[256], sql[200];
+
+	(void)snprintf(body, sizeof body,
+		       "{\"book_id\":%lld,\"customer_name\":\"R\",\"customer_email\":\"r@x.org\","
+		       "\"quantity\":1}", book);
+	fake_start(&fake, gateway_timeout, 0);
+	fake.later_reply = insufficient;
+	(void)snprintf(url, sizeof url, "http://127.0.0.1:%d", fake.port);
+	t_start_order(&bad, db, url, 0);
+	(void)ts_req(&r, "POST", bad.url, body, "/orders");
+	ck_assert_msg(r.status == 409, "%ld %s", r.status, r.body);
+	ck_assert_ptr_nonnull(strstr(r.body, "Insufficient stock"));
+	ts_resp_free(&r);
+	ck_assert_int_eq(fake.reserves, 2);
+	ck_assert_msg(fake.releases >= 1, "the reservation id was not released after a retried 409");
+	(void)snprintf(sql, sizeof sql,
+		       "SELECT (SELECT count(*) FROM orders WHERE book_id = %lld) + "
+		       "(SELECT count(*) FROM order_intents WHERE book_id = %lld)", book, book);
+	ck_assert_int_eq(t_sql_ll(db, sql), 0);
+	ck_assert_int_eq(ts_stop(&bad, SIGTERM, 5000), 0);
+	fake_stop(&fake);
 }
 END_TEST
 
@@ -431,6 +475,7 @@ static Suite *outage_suite(void)
 	tcase_add_test(tc, test_hung_catalog_times_out_and_stock_comes_back);
 	tcase_add_test(tc, test_garbage_answer_from_catalog_is_503);
 	tcase_add_test(tc, test_catalog_answering_garbage_is_503_with_retry_after_and_no_order);
+	tcase_add_test(tc, test_insufficient_after_a_retry_releases_the_reservation_id);
 	tcase_add_test(tc, test_sigterm_finishes_an_in_flight_order_then_exits_0);
 	tcase_add_test(tc, test_book_deleted_after_reserve_is_422_and_leaves_nothing);
 	suite_add_tcase(s, tc);
