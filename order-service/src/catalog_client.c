@@ -99,6 +99,8 @@ const char *catalog_status_name(enum catalog_status s)
 		return "gone";
 	case CATALOG_REJECTED:
 		return "rejected";
+	case CATALOG_BAD_ANSWER:
+		return "bad_answer";
 	case CATALOG_UNAVAILABLE:
 		return "unavailable";
 	}
@@ -141,7 +143,7 @@ static int exchange_once(const char *op, const char *method, const char *path, c
 {
 	CURL *h = thread_handle();
 	struct curl_slist *headers = NULL, *tmp;
-	struct buf url = { 0 }, rid = { 0 };
+	struct buf url = { 0 }, request_id_hdr = { 0 };
 	char labels[96];
 	CURLcode cc = CURLE_FAILED_INIT;
 	double t0 = now_s();
@@ -159,9 +161,9 @@ static int exchange_once(const char *op, const char *method, const char *path, c
 		goto out;
 	headers = tmp;
 	if (request_id != NULL && request_id[0] != '\0') {
-		if (buf_printf(&rid, "X-Request-ID: %s", request_id) != 0)
+		if (buf_printf(&request_id_hdr, "X-Request-ID: %s", request_id) != 0)
 			goto out;
-		tmp = curl_slist_append(headers, rid.data);
+		tmp = curl_slist_append(headers, request_id_hdr.data);
 		if (tmp == NULL)
 			goto out;
 		headers = tmp;
@@ -212,7 +214,7 @@ out:
 		(void)curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(headers);
 	buf_free(&url);
-	buf_free(&rid);
+	buf_free(&request_id_hdr);
 	(void)snprintf(labels, sizeof labels, "op=\"%s\",code=\"%ld\"", op, ex->status);
 	metrics_count("catalog_requests_total", "Calls to the catalog by operation and HTTP code",
 		      labels, 1);
@@ -258,21 +260,51 @@ static int exchange(const char *op, const char *method, const char *path, const 
 	return -1;
 }
 
-/* A book the order service can use: integer id and quantity, a title, and a price that is a
- * positive money amount (anything else is a garbage answer, counted as a failure). */
-static bool book_well_formed(const json_t *book)
+void catalog_book_clear(struct catalog_book *b)
 {
+	free(b->title);
+	json_decref(b->raw);
+	memset(b, 0, sizeof *b);
+}
+
+json_t *catalog_book_answer(const struct catalog_book *b)
+{
+	json_t *out = json_deep_copy(b->raw);
+
+	if (out != NULL && json_object_set_new(out, "available", json_boolean(b->quantity > 0)) != 0) {
+		json_decref(out);
+		out = NULL;
+	}
+	return out;
+}
+
+/* Reads a book the order service can use: integer id and quantity, a title, and a price that
+ * is a positive money amount. Returns 0 with *b filled (raw holds a new reference), or -1 for
+ * anything else (a garbage answer, counted as a failure by the caller; *b stays zeroed). */
+static int book_parse(json_t *j, struct catalog_book *b)
+{
+	const json_t *id = json_object_get(j, "id"), *title = json_object_get(j, "title");
+	const json_t *qty = json_object_get(j, "quantity");
 	int64_t cents = 0;
 
-	return json_is_object(book) && json_is_integer(json_object_get(book, "id")) &&
-	       json_is_string(json_object_get(book, "title")) &&
-	       money_from_json(json_object_get(book, "price"), &cents) == MONEY_OK &&
-	       cents > 0 && json_is_integer(json_object_get(book, "quantity"));
+	memset(b, 0, sizeof *b);
+	if (!json_is_object(j) || !json_is_integer(id) || !json_is_string(title) ||
+	    !json_is_integer(qty) || money_from_json(json_object_get(j, "price"), &cents) != MONEY_OK ||
+	    cents <= 0)
+		return -1;
+	b->title = strdup(json_string_value(title));
+	if (b->title == NULL)
+		return -1;
+	b->id = json_integer_value(id);
+	b->quantity = json_integer_value(qty);
+	b->price_cents = cents;
+	b->raw = json_incref(j);
+	return 0;
 }
 
 enum catalog_status catalog_reserve(const char *reservation_id, long long book_id, int quantity,
-				    const char *request_id, json_t **book, char **detail,
-				    bool *retried)
+				    const char *request_id, struct catalog_book *book,
+				    char **detail, bool *retried)
 {
 	enum catalog_status st = CATALOG_UNAVAILABLE;
 	struct exchange ex = { 0 };
@@ -280,7 +312,7 @@ enum catalog_status catalog_reserve(const char *reservation_id, long long book_i
 	const json_t *d;
 	char *body = NULL;
 
-	*book = NULL;
+	memset(book, 0, sizeof *book);
 	*detail = NULL;
 	*retried = false;
 	req = json_pack("{s:s, s:I, s:i}", "reservation_id", reservation_id, "book_id",
@@ -296,11 +328,11 @@ enum catalog_status catalog_reserve(const char *reservation_id, long long book_i
 	switch (ex.status) {
 	case 200:
 	case 201:
-		if (!book_well_formed(json_object_get(ex.json, "book"))) {
+		if (book_parse(json_object_get(ex.json, "book"), book) != 0) {
 			count_failure("reserve", "garbage");
+			st = CATALOG_BAD_ANSWER;
 			goto out;
 		}
-		*book = json_incref(json_object_get(ex.json, "book"));
 		st = CATALOG_OK;
 		break;
 	case 404:
@@ -366,29 +398,25 @@ enum catalog_status catalog_release_once(const char *reservation_id, const char 
 	return release_attempts(reservation_id, request_id, 1);
 }
 
-long catalog_timeout(void)
-{
-	return catalog_timeout_ms;
-}
-
-enum catalog_status catalog_get_book(long long book_id, const char *request_id, json_t **book)
+enum catalog_status catalog_get_book(long long book_id, const char *request_id,
+				     struct catalog_book *book)
 {
 	enum catalog_status st = CATALOG_UNAVAILABLE;
 	struct exchange ex = { 0 };
 	struct buf path = { 0 };
 
-	*book = NULL;
+	memset(book, 0, sizeof *book);
 	if (buf_printf(&path, "/books/%lld", book_id) != 0)
 		goto out;
 	if (exchange("get_book", "GET", path.data, NULL, request_id, CATALOG_ATTEMPTS, &ex, NULL) !=
 	    0)
 		goto out;
 	if (ex.status == 200) {
-		if (!book_well_formed(ex.json)) {
+		if (book_parse(ex.json, book) != 0) {
 			count_failure("get_book", "garbage");
+			st = CATALOG_BAD_ANSWER;
 			goto out;
 		}
-		*book = json_incref(ex.json);
 		st = CATALOG_OK;
 	} else if (ex.status == 404) {
 		st = CATALOG_NOT_FOUND;
@@ -401,3 +429,10 @@ out:
 	buf_free(&path);
 	return st;
 }
+
+const struct catalog_ops catalog_http_ops = {
+	.reserve = catalog_reserve,
+	.release = catalog_release,
+	.release_once = catalog_release_once,
+	.get_book = catalog_get_book,
+};

@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "common/buf.h"
 
@@ -21,8 +22,27 @@ enum catalog_status {
 	CATALOG_INSUFFICIENT,  /* 409: not enough stock; detail holds the catalog's message */
 	CATALOG_GONE,          /* 410: the reservation id was released (never reserve under it) */
 	CATALOG_REJECTED,      /* 422 or another 4xx: the catalog refused the request as invalid */
-	CATALOG_UNAVAILABLE,   /* transport failure, timeout, 5xx or an unparseable answer */
+	CATALOG_BAD_ANSWER,    /* a 2xx whose book is not usable (no title, no positive price...) */
+	CATALOG_UNAVAILABLE,   /* transport failure, timeout, 5xx or an unparseable body */
 };
+
+/* A book as the order service uses it. Owned by the struct (catalog_book_clear frees it).
+ * `raw` is the catalog's book object as it was sent, kept only for catalog_book_answer (the
+ * pass-through of GET /orders/{id}/book); nobody outside catalog_client.c reads it. */
+struct catalog_book {
+	long long id;
+	char *title;
+	int64_t price_cents; /* > 0 */
+	long long quantity;  /* stock left (after the decrement, for a reservation) */
+	json_t *raw;
+};
+
+/* Frees the book's members and zeroes it. Safe on a zeroed book. */
+void catalog_book_clear(struct catalog_book *b);
+
+/* The body of GET /orders/{id}/book: the catalog's book object plus "available" (quantity > 0).
+ * New reference (the caller owns it), or NULL on allocation failure. */
+json_t *catalog_book_answer(const struct catalog_book *b);
 
 /* Calls curl_global_init; once in main before any thread starts. Returns 0 or -1. */
 int catalog_global_init(void);
@@ -33,14 +53,14 @@ void catalog_global_cleanup(void);
 int catalog_init(const char *base_url, int timeout_ms);
 
 /* POST /reservations {reservation_id, book_id, quantity}.
- * CATALOG_OK: *book is the catalog's book JSON after the decrement (new reference).
+ * CATALOG_OK: *book is the book after the decrement (clear it with catalog_book_clear).
  * CATALOG_INSUFFICIENT: *detail is the catalog's message (malloc'd).
- * Other statuses: nothing is returned. *retried is true when the answer came from a retry: the
- * failed earlier attempt may still reserve later, so a 409 or 404 from the retry does not prove
- * that nothing is (or will be) reserved under the id. */
+ * Other statuses: nothing is returned (*book zeroed, *detail NULL). *retried is true when the
+ * answer came from a retry: the failed earlier attempt may still reserve later, so a 409 or 404
+ * from the retry does not prove that nothing is (or will be) reserved under the id. */
 enum catalog_status catalog_reserve(const char *reservation_id, long long book_id, int quantity,
-				    const char *request_id, json_t **book, char **detail,
-				    bool *retried);
+				    const char *request_id, struct catalog_book *book,
+				    char **detail, bool *retried);
 
 /* POST /reservations/{id}/release. CATALOG_OK when the stock is back (also when it already was,
  * or when the id was never reserved: the catalog then records a tombstone). */
@@ -50,13 +70,27 @@ enum catalog_status catalog_release(const char *reservation_id, const char *requ
  * must answer its client within a bound and can leave a failed release to recovery. */
 enum catalog_status catalog_release_once(const char *reservation_id, const char *request_id);
 
-/* The per-attempt timeout in milliseconds (CATALOG_TIMEOUT_MS). */
-long catalog_timeout(void);
-
-/* GET /books/{id}. CATALOG_OK with *book (new reference), CATALOG_NOT_FOUND, or a failure. */
-enum catalog_status catalog_get_book(long long book_id, const char *request_id, json_t **book);
+/* GET /books/{id}. CATALOG_OK with *book (clear it), CATALOG_NOT_FOUND, or a failure. */
+enum catalog_status catalog_get_book(long long book_id, const char *request_id,
+				     struct catalog_book *book);
 
 /* A short name for logs ("ok", "unavailable"...). */
 const char *catalog_status_name(enum catalog_status s);
+
+/* The catalog as the saga and the handlers call it: the functions above behind pointers, so
+ * tests can put a fake catalog in their place (tests/integration/test_order_saga.c). Each
+ * pointer has the contract of the function of the same name above. */
+struct catalog_ops {
+	enum catalog_status (*reserve)(const char *reservation_id, long long book_id, int quantity,
+				       const char *request_id, struct catalog_book *book,
+				       char **detail, bool *retried);
+	enum catalog_status (*release)(const char *reservation_id, const char *request_id);
+	enum catalog_status (*release_once)(const char *reservation_id, const char *request_id);
+	enum catalog_status (*get_book)(long long book_id, const char *request_id,
+					struct catalog_book *book);
+};
+
+/* The real catalog over HTTP (the functions above). */
+extern const struct catalog_ops catalog_http_ops;
 
 #endif

@@ -87,7 +87,9 @@ int main(int argc, char **argv)
 		log_msg(LOG_ERROR, NULL, "cannot create the database pool");
 		goto out;
 	}
-	app.pool = main_pool;
+	app.saga.pool = main_pool;
+	app.saga.catalog = &catalog_http_ops;
+	app.saga.catalog_timeout_ms = catalog_timeout_ms;
 
 	info.service = "order-service";
 	info.version = OPS_VERSION;
@@ -96,11 +98,11 @@ int main(int argc, char **argv)
 	info.metrics_extra = metrics_extra;
 	ops_init(&info);
 
-	rc.pool = main_pool;
+	rc.saga = app.saga;
 	rc.interval_ms = recovery_interval_ms;
-	rc.intent_age_ms = intent_age_ms;
-	rc.lease_ms = 2LL * CATALOG_ATTEMPTS * catalog_timeout_ms + 1000;
-	rc.key_stale_ms = 4LL * intent_age_ms > 60000 ? 4LL * intent_age_ms : 60000;
+	rc.limits.intent_age_ms = intent_age_ms;
+	rc.limits.lease_ms = 2LL * CATALOG_ATTEMPTS * catalog_timeout_ms + 1000;
+	rc.limits.key_stale_ms = 4LL * intent_age_ms > 60000 ? 4LL * intent_age_ms : 60000;
 	if (recovery_start(&rc) != 0) {
 		log_msg(LOG_ERROR, NULL, "cannot start the recovery thread");
 		goto out;

@@ -14,7 +14,6 @@ static const char *const status_names[] = {
 	[ORDER_PENDING] = "pending",     [ORDER_PROCESSING] = "processing",
 	[ORDER_CONFIRMED] = "confirmed", [ORDER_SHIPPED] = "shipped",
 	[ORDER_DELIVERED] = "delivered", [ORDER_CANCELLED] = "cancelled",
-	[ORDER_RESERVING] = "reserving", [ORDER_FAILED] = "failed",
 };
 
 #define STATUS_ENUM_MSG \
@@ -273,17 +272,15 @@ bool order_idempotency_key_valid(const char *key)
 	return true;
 }
 
-int order_price_total(const json_t *price, int quantity, char *unit_out, char *total_out)
+int order_price_total(int64_t unit_cents, int quantity, char *unit_out, char *total_out)
 {
-	int64_t unit = 0, total = 0;
+	int64_t total = 0;
 
-	if (price == NULL || quantity < 1)
+	if (unit_cents <= 0 || quantity < 1)
 		return -1;
-	if (money_from_json(price, &unit) != MONEY_OK)
+	if (money_mul(unit_cents, quantity, &total) != 0)
 		return -1;
-	if (money_mul(unit, quantity, &total) != 0)
-		return -1;
-	money_format(unit, unit_out);
+	money_format(unit_cents, unit_out);
 	money_format(total, total_out);
 	return 0;
 }

@@ -1,11 +1,9 @@
 /* order.h - the order domain, pure (no I/O): the order record, validation of request bodies and
  * query strings into FastAPI 422 lists, the status machine and the JSON rendering.
  *
- * Statuses seen by clients: pending, processing, confirmed, shipped, delivered, cancelled.
- * Internal states of the saga (docs/consistency.md), never shown by the API; they are the states
- * of a row of order_intents, not statuses of orders:
- *   reserving  the order is recorded as an intent; the catalog reservation may or may not exist;
- *   failed     the intent is being undone (its reservation released), then the row is deleted. */
+ * Statuses of an order: pending, processing, confirmed, shipped, delivered, cancelled. An order
+ * that is still being placed is not an order but an intent (table order_intents); its states
+ * ('reserving', 'failed') belong to the saga and are described in order_repo.h. */
 #ifndef ORDER_H
 #define ORDER_H
 
@@ -20,8 +18,6 @@ enum order_status {
 	ORDER_SHIPPED,
 	ORDER_DELIVERED,
 	ORDER_CANCELLED,
-	ORDER_RESERVING, /* internal */
-	ORDER_FAILED,    /* internal */
 	ORDER_STATUS_INVALID,
 };
 
@@ -73,15 +69,15 @@ enum order_move {
 	ORDER_MOVE_FORBIDDEN, /* answer 409 naming both states */
 };
 
-/* "pending" ... "failed"; "invalid" for ORDER_STATUS_INVALID. Static strings. */
+/* "pending" ... "cancelled"; "invalid" for ORDER_STATUS_INVALID. Static strings. */
 const char *order_status_name(enum order_status s);
-/* Parses any status name, internal ones included. ORDER_STATUS_INVALID if unknown or NULL. */
+/* Parses a status name. ORDER_STATUS_INVALID if unknown or NULL. */
 enum order_status order_status_parse(const char *s);
-/* True for the six statuses clients may see and request. */
+/* True for the six statuses (false for ORDER_STATUS_INVALID and anything out of range). */
 bool order_status_public(enum order_status s);
 /* The status machine: pending->processing|confirmed|cancelled, processing->confirmed|cancelled,
  * confirmed->shipped|cancelled, shipped->delivered; same status is ORDER_MOVE_SAME; everything
- * else (including any internal status on either side) is ORDER_MOVE_FORBIDDEN. */
+ * else (including an invalid status on either side) is ORDER_MOVE_FORBIDDEN. */
 enum order_move order_transition(enum order_status from, enum order_status to);
 
 /* Validates a POST /orders body, appending one FastAPI entry per bad field to errors (loc
@@ -107,11 +103,10 @@ int order_parse_id(const char *s, long long *id);
 /* The Idempotency-Key header: 1..255 visible ASCII characters (0x21..0x7e). */
 bool order_idempotency_key_valid(const char *key);
 
-/* total = unit * quantity in cents, exactly. The unit price is the catalog's price text
- * ("44.99"; a JSON string or number is accepted by money_from_json). Writes both as "%.2f"-like
- * exact text into unit_out/total_out (at least 24 bytes each). Returns 0, or -1 when the price
- * is not a valid positive amount or the product overflows. */
-int order_price_total(const json_t *price, int quantity, char *unit_out, char *total_out);
+/* total = unit * quantity in cents, exactly. Writes both as "%.2f"-like exact text ("44.99")
+ * into unit_out/total_out (at least 24 bytes each). Returns 0, or -1 when the unit price is not
+ * positive, the quantity is below 1 or the product overflows. */
+int order_price_total(int64_t unit_cents, int quantity, char *unit_out, char *total_out);
 
 /* The API JSON of an order (new reference): id, book_id, book_title, customer_name,
  * customer_email, quantity, unit_price, total_price, status, created_at, updated_at. */

@@ -1,14 +1,16 @@
-/* order_http.h - the HTTP handlers of the order service. Each reads the request, validates,
- * calls order_repo / catalog_client, and returns the HTTP status (see http.h). */
+/* order_http.h - the HTTP handlers of the order service. Each parses and validates the request,
+ * calls the saga (order_saga.h) or order_repo for reads, maps the outcome to one answer and
+ * returns the HTTP status (see http.h). */
 #ifndef ORDER_HTTP_H
 #define ORDER_HTTP_H
 
-#include "common/db.h"
 #include "common/http.h"
+#include "order_saga.h"
 
-/* The app pointer handed to http_server_start: what the handlers need. */
+/* The app pointer handed to http_server_start: what the handlers need (the saga's pool serves
+ * the plain reads too). */
 struct order_app {
-	struct db_pool *pool;
+	struct order_saga saga;
 };
 
 /* POST /orders: the saga (docs/consistency.md). 201 order + Location; 409 insufficient stock or

@@ -483,7 +483,9 @@ enum db_status order_repo_claim_unsettled(struct db_pool *pool, long long intent
 	}
 	for (i = 0; i < rows; i++) {
 		(*items)[i].id = ll_value(r, i, 0);
-		(*items)[i].status = order_status_parse(PQgetvalue(r, i, 1));
+		(*items)[i].kind = strcmp(PQgetvalue(r, i, 1), "failed") == 0
+					   ? RECOVERY_FAILED_INTENT
+					   : RECOVERY_CANCELLED_ORDER;
 		(void)snprintf((*items)[i].reservation_id, sizeof(*items)[i].reservation_id, "%s",
 			       PQgetvalue(r, i, 2));
 	}
@@ -500,7 +502,7 @@ enum db_status order_repo_settle(struct db_pool *pool, const struct recovery_ite
 	enum db_status st;
 
 	(void)snprintf(ids, sizeof ids, "%lld", item->id);
-	if (item->status == ORDER_FAILED)
+	if (item->kind == RECOVERY_FAILED_INTENT)
 		st = run_cmd(pool, "recovery_delete_failed", 1, v, true, NULL);
 	else
 		st = run_cmd(pool, "order_mark_released", 1, v, true, NULL);

@@ -3,7 +3,12 @@
  * Each function checks a connection out of the pool, runs one statement (or two for a list) and
  * gives it back before returning, so no caller ever holds a connection across a catalog call.
  * Results are copied out; PGresult never leaves this file. Statuses: DB_OK, DB_NOT_FOUND (no row
- * matched), DB_FK (the referenced book does not exist), DB_UNAVAILABLE (-> 503), DB_ERROR. */
+ * matched), DB_FK (the referenced book does not exist), DB_UNAVAILABLE (-> 503), DB_ERROR.
+ *
+ * An order being placed is first a row of order_intents (not of orders), in one of two states
+ * of the saga (order_saga.h, docs/consistency.md), never shown by the API:
+ *   'reserving'  recorded before the catalog call; the reservation may or may not exist;
+ *   'failed'     being undone: recovery releases its reservation, then deletes the row. */
 #ifndef ORDER_REPO_H
 #define ORDER_REPO_H
 
@@ -74,9 +79,13 @@ enum db_status order_repo_idem_forget(struct db_pool *pool, const char *key);
 enum db_status order_repo_idem_expire(struct db_pool *pool, long long stale_ms, long long *deleted);
 
 /* Recovery. A claimed unsettled item: a failed intent (order_intents) or a cancelled order. */
+enum recovery_kind {
+	RECOVERY_FAILED_INTENT,   /* a row of order_intents in state 'failed': release, delete */
+	RECOVERY_CANCELLED_ORDER, /* a cancelled order whose stock is not back: release, mark */
+};
 struct recovery_item {
 	long long id;
-	enum order_status status; /* ORDER_FAILED (an intent) or ORDER_CANCELLED (an order) */
+	enum recovery_kind kind;
 	char reservation_id[65];
 };
 /* Claims for lease_ms up to limit intents and up to limit cancelled orders: intents

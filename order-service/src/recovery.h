@@ -1,5 +1,6 @@
-/* recovery.h - the recovery pass that finishes or undoes orders left half-done (by a crash, a
- * timeout or a catalog outage), run by a background thread at start and every interval.
+/* recovery.h - the background thread that finishes or undoes orders left half-done (by a crash,
+ * a timeout or a catalog outage): it runs the saga's recovery step (order_saga_recover) at start
+ * and every interval.
  *
  * A pass claims unsettled rows with one conditional UPDATE ... FOR UPDATE SKIP LOCKED plus a
  * lease, so any number of replicas may run it at once, then for each row releases its
@@ -9,19 +10,13 @@
 #ifndef RECOVERY_H
 #define RECOVERY_H
 
-#include "common/db.h"
+#include "order_saga.h"
 
 struct recovery_config {
-	struct db_pool *pool;
-	int interval_ms;       /* RECOVERY_INTERVAL_MS: pause between passes */
-	long long intent_age_ms; /* an intent older than this is considered abandoned */
-	long long lease_ms;    /* how long a claimed row is reserved for this replica */
-	long long key_stale_ms;/* an in-progress idempotency key older than this is forgotten */
+	struct order_saga saga;
+	int interval_ms;                    /* RECOVERY_INTERVAL_MS: pause between passes */
+	struct saga_recovery_limits limits; /* intent age, lease, stale key age */
 };
-
-/* Runs one pass. Returns the number of orders settled, or -1 if the database failed. Stops the
- * pass at the first release the catalog does not confirm (it is probably down). Blocks. */
-int recovery_pass(const struct recovery_config *cfg);
 
 /* Starts the thread (first pass immediately). The config is copied. Returns 0 or -1. Block
  * SIGTERM/SIGINT before (http_signals_block) so the thread inherits the mask. */
