@@ -3,9 +3,7 @@
 #include "order_http.h"
 
 #include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "common/jsonx.h"
 #include "common/log.h"
