@@ -5,6 +5,8 @@
  * U+FFFD) because paths and request ids come from clients. Over-long fields are truncated. */
 #include "common/log.h"
 
+#include "common/utf8.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -77,40 +79,6 @@ static void line_str(struct log_line *l, const char *s)
 	line_raw(l, s, strlen(s));
 }
 
-/* Length of the valid UTF-8 sequence starting at s (at most n bytes), or 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	size_t len;
-	unsigned cp;
-	size_t i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return len;
-}
-
 /* Appends s (at most max bytes of it) as a quoted JSON string. */
 static void line_json(struct log_line *l, const char *s, size_t max)
 {
@@ -138,7 +106,7 @@ static void line_json(struct log_line *l, const char *s, size_t max)
 			esc[5] = hex[c & 15];
 			line_put(l, esc, 6, 160);
 			i++;
-		} else if ((k = utf8_seq(p + i, n - i)) != 0) {
+		} else if ((k = utf8_decode(p + i, n - i, NULL)) != 0) {
 			line_put(l, (const char *)p + i, k, 160);
 			i += k;
 		} else {

@@ -1,6 +1,8 @@
 /* valid.c - input validation with FastAPI/pydantic v2 error entries (see valid.h). */
 #include "common/valid.h"
 
+#include "common/utf8.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -42,6 +44,15 @@ void valid_missing(json_t *errors, const char *loc0, const char *key)
 	valid_error(errors, "missing", loc0, key, "Field required", NULL);
 }
 
+void valid_null(json_t *errors, const char *loc0, const char *key, const char *type,
+		const char *msg)
+{
+	json_t *null = json_null();
+
+	valid_error(errors, type, loc0, key, msg, null);
+	json_decref(null);
+}
+
 size_t valid_utf8_chars(const char *s, size_t len)
 {
 	size_t n = 0;
@@ -49,46 +60,6 @@ size_t valid_utf8_chars(const char *s, size_t len)
 	for (size_t i = 0; i < len; i++)
 		if (((unsigned char)s[i] & 0xC0) != 0x80)
 			n++;
-	return n;
-}
-
-/* Decodes one UTF-8 sequence at s[0..len). Returns its length and the code point in *cp, or 0
- * for an invalid, overlong or surrogate sequence. */
-static size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
-{
-	size_t n;
-	uint32_t c;
-	uint32_t min;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if ((s[0] & 0xE0) == 0xC0) {
-		n = 2;
-		c = s[0] & 0x1F;
-		min = 0x80;
-	} else if ((s[0] & 0xF0) == 0xE0) {
-		n = 3;
-		c = s[0] & 0x0F;
-		min = 0x800;
-	} else if ((s[0] & 0xF8) == 0xF0) {
-		n = 4;
-		c = s[0] & 0x07;
-		min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (len < n)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3F);
-	}
-	if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-		return 0;
-	*cp = c;
 	return n;
 }
 
