@@ -6,58 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static json_t *jsonx_oom(json_t *v)
-{
-	if (v == NULL) {
-		fputs("jsonx: out of memory\n", stderr);
-		abort();
-	}
-	return v;
-}
-
-json_t *jsonx_detail(const char *fmt, ...)
-{
-	va_list ap;
-	char small[256];
-	char *text = small;
-	int n;
-	json_t *msg;
-	json_t *obj;
-
-	va_start(ap, fmt);
-	n = vsnprintf(small, sizeof(small), fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		small[0] = '\0';
-	} else if ((size_t)n >= sizeof(small)) {
-		text = malloc((size_t)n + 1);
-		if (text == NULL) {
-			fputs("jsonx: out of memory\n", stderr);
-			abort();
-		}
-		va_start(ap, fmt);
-		vsnprintf(text, (size_t)n + 1, fmt, ap);
-		va_end(ap);
-	}
-	/* The text may carry user input that is not UTF-8; jansson then refuses it. */
-	msg = json_string(text);
-	if (msg == NULL)
-		msg = json_string("(message not valid UTF-8)");
-	obj = jsonx_oom(json_object());
-	json_object_set_new(obj, "detail", jsonx_oom(msg));
-	if (text != small)
-		free(text);
-	return obj;
-}
-
-json_t *jsonx_detail_list(json_t *errors)
-{
-	json_t *obj = jsonx_oom(json_object());
-
-	json_object_set_new(obj, "detail", errors);
-	return obj;
-}
-
 json_t *jsonx_string_or_null(const char *s)
 {
 	json_t *v = NULL;
@@ -119,11 +67,6 @@ json_t *jsonx_pg_time(const char *pg_text)
 	if (pg_text == NULL)
 		return json_null();
 	return pg_time_string(jsonx_pg_time_text(pg_text, out));
-}
-
-int jsonx_equal(const json_t *a, const json_t *b)
-{
-	return json_equal(a, b) ? 1 : 0;
 }
 
 char *jsonx_canonical(const json_t *v)

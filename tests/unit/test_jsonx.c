@@ -62,45 +62,6 @@ START_TEST(test_pg_time_with_invalid_utf8_is_null_not_an_abort)
 }
 END_TEST
 
-START_TEST(test_detail_formats_message)
-{
-	json_t *d = jsonx_detail("Book %d not found", 7);
-	char *long_text = malloc(1001);
-	json_t *l;
-
-	ck_assert_str_eq(json_string_value(json_object_get(d, "detail")), "Book 7 not found");
-	json_decref(d);
-	memset(long_text, 'x', 1000);
-	long_text[1000] = '\0';
-	l = jsonx_detail("%s", long_text);
-	ck_assert_int_eq(json_string_length(json_object_get(l, "detail")), 1000);
-	json_decref(l);
-	free(long_text);
-}
-END_TEST
-
-START_TEST(test_detail_with_invalid_utf8_is_still_a_body)
-{
-	json_t *d = jsonx_detail("bad %s", "\xff");
-
-	ck_assert(json_is_string(json_object_get(d, "detail")));
-	json_decref(d);
-}
-END_TEST
-
-START_TEST(test_detail_list_steals_errors)
-{
-	json_t *errors = json_array();
-	json_t *d;
-
-	json_array_append_new(errors, json_string("e"));
-	d = jsonx_detail_list(errors);
-	ck_assert_ptr_eq(json_object_get(d, "detail"), errors);
-	ck_assert_int_eq(errors->refcount, 1);
-	json_decref(d);
-}
-END_TEST
-
 START_TEST(test_string_or_null)
 {
 	json_t *a = jsonx_string_or_null("x");
@@ -110,20 +71,6 @@ START_TEST(test_string_or_null)
 	ck_assert(json_is_null(b));
 	json_decref(a);
 	json_decref(b);
-}
-END_TEST
-
-START_TEST(test_equal_ignores_key_order)
-{
-	json_t *a = json_loads("{\"a\":1,\"b\":[1,2],\"c\":{\"x\":null}}", 0, NULL);
-	json_t *b = json_loads("{\"c\":{\"x\":null},\"b\":[1,2],\"a\":1}", 0, NULL);
-	json_t *c = json_loads("{\"a\":1,\"b\":[2,1],\"c\":{\"x\":null}}", 0, NULL);
-
-	ck_assert_int_eq(jsonx_equal(a, b), 1);
-	ck_assert_int_eq(jsonx_equal(a, c), 0);
-	json_decref(a);
-	json_decref(b);
-	json_decref(c);
 }
 END_TEST
 
@@ -155,11 +102,7 @@ int main(void)
 	tcase_add_test(tc, test_pg_time_other_offset_kept_in_rfc3339_form);
 	tcase_add_test(tc, test_pg_time_null_and_odd_text);
 	tcase_add_test(tc, test_pg_time_with_invalid_utf8_is_null_not_an_abort);
-	tcase_add_test(tc, test_detail_formats_message);
-	tcase_add_test(tc, test_detail_with_invalid_utf8_is_still_a_body);
-	tcase_add_test(tc, test_detail_list_steals_errors);
 	tcase_add_test(tc, test_string_or_null);
-	tcase_add_test(tc, test_equal_ignores_key_order);
 	tcase_add_test(tc, test_canonical_is_compact_and_sorted);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

@@ -1,5 +1,5 @@
-/* jsonx.h - small jansson helpers. Ownership: functions named *_new/_detail return a new
- * reference the caller owns. */
+/* jsonx.h - small jansson helpers. Ownership: every json_t * returned is a new reference the
+ * caller owns (never NULL); every char * returned is malloc'd for the caller to free. */
 #ifndef COMMON_JSONX_H
 #define COMMON_JSONX_H
 
@@ -7,11 +7,7 @@
 #include <stdint.h>
 #include <time.h>
 
-/* {"detail": "<formatted>"}. Never NULL (aborts on out-of-memory). */
-json_t *jsonx_detail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* {"detail": errors}; steals errors (the FastAPI 422 list). */
-json_t *jsonx_detail_list(json_t *errors);
-/* A string or JSON null when s is NULL. */
+/* A string, or JSON null when s is NULL or not valid UTF-8. */
 json_t *jsonx_string_or_null(const char *s);
 /* Converts PostgreSQL's timestamptz text output in UTC ("2026-11-29 10:00:00.123456+00")
  * into RFC 3339 ("2026-11-29T10:00:00.123456Z") as a new JSON string. Sessions must run with
@@ -20,8 +16,6 @@ json_t *jsonx_pg_time(const char *pg_text);
 /* The RFC 3339 text jsonx_pg_time would hold, written into out (64 bytes); returns out, or
  * pg_text itself when it is not in PostgreSQL's timestamptz form (kept as is). */
 const char *jsonx_pg_time_text(const char *pg_text, char *out);
-/* Compares two JSON values structurally (object key order ignored). 1 equal, 0 not. */
-int jsonx_equal(const json_t *a, const json_t *b);
 /* Serialises compactly with sorted keys (canonical form, used for hashing request bodies).
  * Caller frees. */
 char *jsonx_canonical(const json_t *v);
