@@ -12,8 +12,10 @@
 #include "common/http.h"
 
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/utf8.h"
 
 #include <errno.h>
 #include <microhttpd.h>
@@ -44,7 +46,7 @@ struct http_server {
 
 /* Per-request state, from the first callback to on_completed. */
 struct http_ctx {
-	struct timespec start;
+	long long start_ns; /* clock_mono_ns() at the first callback */
 	struct buf body;
 	int too_large; /* the body passed max_body: drained, answered 413 */
 	int answered;  /* a response was queued */
@@ -56,43 +58,16 @@ static const char http_fallback_500[] = "{\"detail\":\"Internal Server Error\"}"
 
 /* ---- small helpers ---------------------------------------------------------------------- */
 
-static double elapsed_s(const struct timespec *start)
+/* Seconds since start_ns (clock_mono_ns). */
+static double elapsed_s(long long start_ns)
 {
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+	return (double)(clock_mono_ns() - start_ns) / 1e9;
 }
 
 /* Length of the valid UTF-8 sequence at p (NUL-terminated), or 0 when it is invalid. */
 static size_t utf8_seq_len(const unsigned char *p)
 {
-	size_t len, i;
-	unsigned cp;
-
-	if (*p < 0x80)
-		return 1;
-	if (*p >= 0xc2 && *p <= 0xdf) {
-		len = 2;
-		cp = *p & 0x1f;
-	} else if (*p >= 0xe0 && *p <= 0xef) {
-		len = 3;
-		cp = *p & 0x0f;
-	} else if (*p >= 0xf0 && *p <= 0xf4) {
-		len = 4;
-		cp = *p & 0x07;
-	} else {
-		return 0;
-	}
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return len;
+	return utf8_decode(p, 4, NULL);
 }
 
 static int utf8_valid(const char *s)
@@ -199,24 +174,27 @@ static void request_id_pick(struct MHD_Connection *conn, char *out)
 
 /* ---- the handler-facing API ------------------------------------------------------------- */
 
+/* The value of the first entry named name (case-insensitive), or NULL. */
+static const char *kv_find(const struct http_kv *kv, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcasecmp(kv[i].name, name) == 0)
+			return kv[i].value;
+	return NULL;
+}
+
 const char *http_query(const struct http_req *req, const char *key)
 {
-	const char *val = NULL;
-	size_t vlen = 0;
-
-	if (req == NULL || req->conn_ == NULL || key == NULL)
+	if (req == NULL || key == NULL)
 		return NULL;
-	if (MHD_lookup_connection_value_n(req->conn_, MHD_GET_ARGUMENT_KIND, key, strlen(key),
-					  &val, &vlen) != MHD_YES)
-		return NULL;
-	return val != NULL ? val : ""; /* "?key" without '=' reads as empty */
+	return kv_find(req->query, req->nquery, key);
 }
 
 const char *http_header(const struct http_req *req, const char *name)
 {
-	if (req == NULL || req->conn_ == NULL || name == NULL)
+	if (req == NULL || name == NULL)
 		return NULL;
-	return MHD_lookup_connection_value(req->conn_, MHD_HEADER_KIND, name);
+	return kv_find(req->headers, req->nheaders, name);
 }
 
 /* Copies at most cap-1 bytes, stopping at CR or LF (no header injection). */
@@ -461,7 +439,7 @@ out:
 		MHD_destroy_response(r);
 	resp_clear(resp);
 	{
-		double secs = elapsed_s(&ctx->start);
+		double secs = elapsed_s(ctx->start_ns);
 
 		if (log_enabled(LOG_INFO))
 			log_access(ctx->request_id, method, url, status, secs * 1000.0);
@@ -489,36 +467,62 @@ static void param_name(const char *pattern, size_t k, char *out, size_t cap)
 	}
 }
 
-struct query_check {
-	char bad_key[128]; /* the first argument whose name or value is not UTF-8 */
-	int bad;
+/* The query arguments or headers of a request, copied (as pointers into libmicrohttpd's storage)
+ * into an array that starts on the stack and grows on the heap for unusual requests. */
+#define HTTP_KV_STACK 32
+struct kv_list {
+	struct http_kv *v;
+	size_t n, cap;
+	struct http_kv stack[HTTP_KV_STACK];
 };
 
-static enum MHD_Result query_check_one(void *cls, enum MHD_ValueKind kind, const char *key,
-				       const char *value)
+static enum MHD_Result kv_collect(void *cls, enum MHD_ValueKind kind, const char *key,
+				  const char *value)
 {
-	struct query_check *qc = cls;
+	struct kv_list *l = cls;
 
 	(void)kind;
-	if ((key != NULL && !utf8_valid(key)) || (value != NULL && !utf8_valid(value))) {
-		snprintf(qc->bad_key, sizeof(qc->bad_key), "%s", key != NULL ? key : "");
-		utf8_sanitize(qc->bad_key);
-		qc->bad = 1;
-		return MHD_NO;
+	if (l->n == l->cap) {
+		struct http_kv *v = malloc(2 * l->cap * sizeof(*v));
+
+		if (v == NULL) {
+			log_msg(LOG_ERROR, NULL, "out of memory");
+			abort();
+		}
+		memcpy(v, l->v, l->n * sizeof(*v));
+		if (l->v != l->stack)
+			free(l->v);
+		l->v = v;
+		l->cap *= 2;
 	}
+	l->v[l->n].name = key != NULL ? key : "";
+	l->v[l->n].value = value != NULL ? value : ""; /* "?key" without '=' reads as empty */
+	l->n++;
 	return MHD_YES;
+}
+
+static void kv_read(struct MHD_Connection *conn, enum MHD_ValueKind kind, struct kv_list *l)
+{
+	l->v = l->stack;
+	l->n = 0;
+	l->cap = HTTP_KV_STACK;
+	MHD_get_connection_values(conn, kind, kv_collect, l);
+}
+
+static void kv_free(struct kv_list *l)
+{
+	if (l->v != l->stack)
+		free(l->v);
 }
 
 /* A safety net in front of every handler: path parameters and query arguments are text, so
  * bytes that are not UTF-8 (e.g. "%ff") are refused with a 422 here instead of reaching
  * jansson (which rejects them) or PostgreSQL. Returns 0 or 422 with resp filled. */
-static int check_utf8_input(struct MHD_Connection *conn, const struct http_req *req,
-			    struct http_resp *resp)
+static int check_utf8_input(const struct http_req *req, struct http_resp *resp)
 {
 	static const char msg[] =
 		"Input should be a valid string, unable to parse raw data as a unicode string";
-	struct query_check qc;
-	char name[64];
+	char name[128];
 	size_t i;
 
 	for (i = 0; i < req->nparams; i++) {
@@ -529,13 +533,15 @@ static int check_utf8_input(struct MHD_Connection *conn, const struct http_req *
 						"loc", "path", name, "msg", msg));
 		}
 	}
-	memset(&qc, 0, sizeof(qc));
-	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, query_check_one, &qc);
-	if (qc.bad)
-		return http_validation_error(resp,
-					     json_pack("[{s:s, s:[s,s], s:s}]", "type",
-						       "string_unicode", "loc", "query", qc.bad_key,
-						       "msg", msg));
+	for (i = 0; i < req->nquery; i++) {
+		if (!utf8_valid(req->query[i].name) || !utf8_valid(req->query[i].value)) {
+			snprintf(name, sizeof(name), "%s", req->query[i].name);
+			utf8_sanitize(name);
+			return http_validation_error(
+				resp, json_pack("[{s:s, s:[s,s], s:s}]", "type", "string_unicode",
+						"loc", "query", name, "msg", msg));
+		}
+	}
 	return 0;
 }
 
@@ -550,6 +556,7 @@ static enum MHD_Result dispatch(struct http_server *srv, struct MHD_Connection *
 	const struct http_route *route = NULL;
 	struct http_req req;
 	struct http_resp resp;
+	struct kv_list query, headers;
 	const char *label = "unmatched";
 	size_t ulen = strlen(url);
 	enum http_match m;
@@ -586,10 +593,17 @@ static enum MHD_Result dispatch(struct http_server *srv, struct MHD_Connection *
 		req.body = ctx->body.data != NULL ? ctx->body.data : "";
 		req.body_len = ctx->body.len;
 		req.app = srv->cfg.app;
-		req.conn_ = conn;
-		status = check_utf8_input(conn, &req, &resp);
+		kv_read(conn, MHD_GET_ARGUMENT_KIND, &query);
+		kv_read(conn, MHD_HEADER_KIND, &headers);
+		req.query = query.v;
+		req.nquery = query.n;
+		req.headers = headers.v;
+		req.nheaders = headers.n;
+		status = check_utf8_input(&req, &resp);
 		if (status == 0)
 			status = route->fn(&req, &resp);
+		kv_free(&query);
+		kv_free(&headers);
 	}
 	ret = send_response(srv, conn, ctx, &resp, status, method, url, label);
 	if (path != stack_path)
@@ -614,7 +628,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		ctx = calloc(1, sizeof(*ctx));
 		if (ctx == NULL)
 			return MHD_NO;
-		clock_gettime(CLOCK_MONOTONIC, &ctx->start);
+		ctx->start_ns = clock_mono_ns();
 		ctx->body.limit = srv->cfg.max_body;
 		request_id_pick(conn, ctx->request_id);
 		*con_cls = ctx;
@@ -761,13 +775,13 @@ static unsigned current_connections(struct MHD_Daemon *d)
 
 void http_server_stop(struct http_server *srv, int grace_ms)
 {
-	struct timespec start;
+	long long start_ns;
 	MHD_socket fd;
 	int idle_polls = 0;
 
 	if (srv == NULL)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &start);
+	start_ns = clock_mono_ns();
 	atomic_store(&srv->draining, 1);
 	fd = MHD_quiesce_daemon(srv->daemon);
 	/* Stop listening at once, so new clients are refused (a proxy then tries another replica)
@@ -788,7 +802,7 @@ void http_server_stop(struct http_server *srv, int grace_ms)
 		} else {
 			idle_polls = 0;
 		}
-		if (elapsed_s(&start) * 1000.0 >= (double)grace_ms) {
+		if (elapsed_s(start_ns) * 1000.0 >= (double)grace_ms) {
 			log_msg(LOG_WARN, NULL, "shutdown deadline reached with %d requests in flight",
 				atomic_load(&srv->inflight));
 			break;

@@ -20,6 +20,14 @@
 #define HTTP_MAX_HEADERS 8
 #define HTTP_REQUEST_ID_MAX 64
 
+/* One query argument or request header. Both strings live as long as the request. */
+struct http_kv {
+	const char *name;
+	const char *value;
+};
+
+/* Everything a handler may read about the request. The server fills it before dispatch; a unit
+ * test can fill it by hand and call a handler without a socket. */
 struct http_req {
 	const char *method;      /* "GET", "POST", ... */
 	const char *path;        /* URL path, without the query string */
@@ -29,8 +37,11 @@ struct http_req {
 	const char *request_id;  /* the client's sane X-Request-ID or a generated one */
 	const char *body;        /* NUL-terminated; "" when there is none */
 	size_t body_len;
+	const struct http_kv *query;   /* query arguments, URL-decoded, in order; "?k" gives "" */
+	size_t nquery;
+	const struct http_kv *headers; /* request headers, in order */
+	size_t nheaders;
 	void *app;               /* the app pointer given to http_server_start */
-	void *conn_;             /* private to http.c */
 };
 
 struct http_header_kv {
@@ -64,9 +75,10 @@ enum http_match http_route_match(const struct http_route *routes, size_t nroutes
 				 const char *method, char *path, const struct http_route **route,
 				 const char **params, size_t *nparams, char *allow, size_t allowlen);
 
-/* Query parameter (first occurrence, URL-decoded) or NULL. */
+/* Query parameter (first occurrence, name compared case-insensitively as libmicrohttpd does,
+ * URL-decoded) or NULL. Reads req->query only. */
 const char *http_query(const struct http_req *req, const char *key);
-/* Request header (case-insensitive name) or NULL. */
+/* Request header (case-insensitive name, first occurrence) or NULL. Reads req->headers only. */
 const char *http_header(const struct http_req *req, const char *name);
 
 /* Adds a response header (silently ignored past HTTP_MAX_HEADERS; values are truncated). */
