@@ -10,6 +10,9 @@
 
 #include "common/buf.h"
 #include "common/log.h"
+#include "common/valid.h"
+
+#include <libpq-fe.h>
 
 #include <errno.h>
 #include <poll.h>
@@ -123,6 +126,7 @@ static enum db_status map_sqlstate(const char *st)
 	if (strcmp(st, "23514") == 0 || strncmp(st, "22", 2) == 0)
 		return DB_CHECK;
 	if (strcmp(st, "57014") == 0 || strncmp(st, "08", 2) == 0 || strncmp(st, "57P0", 4) == 0 ||
+	    strcmp(st, "25006") == 0 ||
 	    strncmp(st, "53", 2) == 0 || strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0)
 		return DB_UNAVAILABLE;
 	return DB_ERROR;
@@ -606,4 +610,26 @@ void db_pool_metrics(struct db_pool *pool, struct buf *out)
 		   "# TYPE db_reconnects_total counter\n"
 		   "db_reconnects_total %lu\n",
 		   s.size, s.in_use, s.waits, s.wait_timeouts, s.errors, s.reconnects);
+}
+
+char *db_col_dup(const PGresult *res, int row, int col)
+{
+	char *s;
+
+	if (PQgetisnull(res, row, col))
+		return NULL;
+	s = strdup(PQgetvalue(res, row, col));
+	if (s == NULL) {
+		log_msg(LOG_ERROR, NULL, "out of memory copying a column");
+		abort();
+	}
+	return s;
+}
+
+int db_col_ll(const PGresult *res, int row, int col, long long min, long long max,
+	      long long *out)
+{
+	if (PQgetisnull(res, row, col))
+		return -1;
+	return valid_parse_ll(PQgetvalue(res, row, col), min, max, out);
 }

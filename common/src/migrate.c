@@ -9,6 +9,8 @@
  * replicas starting together queue up; the second one finds every version already recorded. */
 #include "common/db.h"
 
+#include <libpq-fe.h>
+
 #include "common/log.h"
 
 #include <dirent.h>

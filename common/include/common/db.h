@@ -4,13 +4,17 @@
  * (re)connect, sessions run with TimeZone=UTC and statement_timeout. A checkout waits at most
  * wait_ms (then DB_UNAVAILABLE -> 503), rolls back a connection left in a failed transaction and
  * reconnects a broken one, so a database restart heals without restarting the process.
- * The repo files are the only callers; PGresult never leaves them. */
+ * The repo files are the only callers; PGresult never leaves them. This header does not include
+ * <libpq-fe.h> (PGresult is libpq's typedef of struct pg_result): only db.c and the *_repo.c
+ * files, which include it themselves, ever look inside a result. */
 #ifndef COMMON_DB_H
 #define COMMON_DB_H
 
-#include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
+/* Transitional: order_repo.c still gets libpq through this header; remove once it includes
+ * <libpq-fe.h> itself (after the order saga branch lands). */
+#include <libpq-fe.h>
 
 enum db_status {
 	DB_OK,
@@ -20,14 +24,22 @@ enum db_status {
 	DB_CHECK,       /* 23514 check_violation, 22003 numeric out of range, 22P02 bad text;
 			   also every other class-22 data exception (22001, 22007, 22025...) */
 	DB_UNAVAILABLE, /* cannot connect, pool wait timed out, 57014 statement timeout, 08xxx,
-			   57P0x shutdown, 53xxx resources, 40001/40P01: answer 503 */
+			   57P0x shutdown, 25006 read-only (a standby), 53xxx resources,
+			   40001/40P01: answer 503 */
 	DB_ERROR,       /* anything else (a bug): answer 500, logged with the message */
 };
+
+struct pg_result; /* libpq's PGresult */
 
 struct db_stmt {
 	const char *name;
 	const char *sql;
 };
+
+/* How a repo registers its prepared statements: it exports one function of this type that
+ * hands out its table (static, or built once on the first call; never freed), and the service's
+ * app_spec lists these functions (common/app.h). No hand-kept counts. */
+typedef void (*db_stmts_fn)(const struct db_stmt **stmts, size_t *n);
 
 struct db_pool_config {
 	const char *conninfo;      /* URL or key=value; NULL/"" => libpq's PG* variables */
@@ -62,14 +74,21 @@ void db_release(struct db_pool *pool, struct db_conn *conn);
  * SQL NULL). On DB_OK, *res holds a TUPLES_OK/COMMAND_OK result the caller PQclears; on any other
  * status *res is NULL and db_last_error() describes the failure. */
 enum db_status db_run(struct db_conn *conn, const char *stmt, int nparams,
-		      const char *const *values, PGresult **res);
+		      const char *const *values, struct pg_result **res);
 /* Runs plain SQL without parameters (BEGIN, COMMIT...). Same contract as db_run. */
-enum db_status db_run_sql(struct db_conn *conn, const char *sql, PGresult **res);
+enum db_status db_run_sql(struct db_conn *conn, const char *sql, struct pg_result **res);
 
 /* Acquire + run + release. When idempotent is true and the connection turns out broken (server
  * restarted), reconnects and runs once more. */
 enum db_status db_exec(struct db_pool *pool, const char *stmt, int nparams,
-		       const char *const *values, PGresult **res, bool idempotent);
+		       const char *const *values, struct pg_result **res, bool idempotent);
+
+/* Column copies for the repo files. db_col_dup: a malloc'd copy of the value (aborts when out of
+ * memory), NULL for SQL NULL. db_col_ll: 0 with the integer in *out when the value is a decimal
+ * integer in [min, max]; -1 for SQL NULL or anything else. */
+char *db_col_dup(const struct pg_result *res, int row, int col);
+int db_col_ll(const struct pg_result *res, int row, int col, long long min, long long max,
+	      long long *out);
 
 struct db_error {
 	char sqlstate[6];

@@ -22,6 +22,10 @@ void valid_error(json_t *errors, const char *type, const char *loc0, const char 
 		 const char *msg, const json_t *input);
 /* Appends a "missing"/"Field required" entry for body.key. */
 void valid_missing(json_t *errors, const char *loc0, const char *key);
+/* Appends the entry for a field that holds JSON null where a value is required: the given type
+ * and msg (e.g. "string_type", "Input should be a valid string") with input null. */
+void valid_null(json_t *errors, const char *loc0, const char *key, const char *type,
+		const char *msg);
 
 /* Number of UTF-8 characters in s (s must be valid UTF-8: jansson guarantees it for JSON). */
 size_t valid_utf8_chars(const char *s, size_t len);
