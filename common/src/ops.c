@@ -1,4 +1,4 @@
-/* ops.c - the operational endpoints and the common serve loop (see ops.h). */
+/* ops.c - the operational endpoints (see ops.h). */
 #include "common/ops.h"
 
 #include "common/log.h"
@@ -66,31 +66,4 @@ int ops_openapi(struct http_req *req, struct http_resp *resp)
 	resp->text = buf_steal(&b);
 	resp->content_type = "application/json";
 	return 200;
-}
-
-int ops_serve(const struct cfg_common *c, const struct http_route *routes, size_t nroutes,
-	      void *app)
-{
-	struct http_server_config hc;
-	struct http_server *srv;
-	int sig;
-
-	http_signals_block();
-	memset(&hc, 0, sizeof(hc));
-	hc.port = c->port;
-	hc.threads = c->http_threads;
-	hc.max_body = (size_t)c->max_body_bytes;
-	hc.idle_timeout_s = c->idle_timeout_s;
-	hc.routes = routes;
-	hc.nroutes = nroutes;
-	hc.app = app;
-	srv = http_server_start(&hc);
-	if (srv == NULL)
-		return 1;
-	sig = http_signals_wait();
-	log_msg(LOG_INFO, NULL, "received %s, draining for up to %d ms",
-		sig == SIGTERM ? "SIGTERM" : "SIGINT", c->shutdown_timeout_ms);
-	http_server_stop(srv, c->shutdown_timeout_ms);
-	log_msg(LOG_INFO, NULL, "stopped");
-	return 0;
 }

@@ -1,4 +1,4 @@
-/* ops.h - the operational endpoints both services expose, and the common main loop.
+/* ops.h - the operational endpoints both services expose (served by app_main, common/app.h).
  *
  *   GET /             {"service": name, "version": version}
  *   GET /health       200 {"status":"ok"}  (liveness; no I/O)
@@ -10,7 +10,6 @@
 #define COMMON_OPS_H
 
 #include "common/buf.h"
-#include "common/config.h"
 #include "common/http.h"
 
 #define OPS_VERSION "0.1.0"
@@ -37,11 +36,5 @@ int ops_openapi(struct http_req *req, struct http_resp *resp);
 #define OPS_ROUTES \
 	{ "GET", "/", ops_root }, { "GET", "/health", ops_health }, { "GET", "/ready", ops_ready }, \
 	{ "GET", "/metrics", ops_metrics }, { "GET", "/openapi.json", ops_openapi }
-
-/* Serves until SIGTERM/SIGINT, then drains for c->shutdown_timeout_ms and returns the process
- * exit status (0 on a clean stop, 1 if the server could not start). Calls http_signals_block()
- * itself, but a daemon that starts its own threads must call it earlier. */
-int ops_serve(const struct cfg_common *c, const struct http_route *routes, size_t nroutes,
-	      void *app);
 
 #endif

@@ -1,0 +1,102 @@
+/* app.h - what both daemons share above the HTTP server: the app struct, the one start-up
+ * routine, and the helpers every handler uses (the pool behind a request, the one database
+ * error answer, path ids).
+ *
+ * A daemon's main.c describes itself in a struct app_spec and calls app_main(), which does, in
+ * order: block SIGTERM/SIGINT (every thread started later inherits the mask); read the common
+ * settings, the service's own and MIGRATIONS_DIR (--help, exit 2 on a bad value); start logging;
+ * for --migrate apply the migrations and exit; create the pool with every registered prepared
+ * statement; call spec->init; start spec->workers; serve spec->routes on PORT until a signal;
+ * drain; stop the workers in reverse order; call spec->cleanup; destroy the pool.
+ *
+ * Growing it (planned, not built yet): extra listeners (the admin port) become an array of
+ * { port setting, routes } served next to PORT; a second pool (read replicas) is a second
+ * struct db_pool in struct app with its own URL setting; background workers (JWKS refresh,
+ * exporter, recovery) are struct app_worker entries, as recovery already is. */
+#ifndef COMMON_APP_H
+#define COMMON_APP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/buf.h"
+#include "common/config.h"
+#include "common/db.h"
+#include "common/http.h"
+
+/* The process-wide state app_main builds; req->app points to it in every handler. */
+struct app {
+	const struct app_spec *spec;
+	struct cfg_common cfg;      /* the common settings (PORT, DB_*, LOG_LEVEL, ...) */
+	const char *migrations_dir; /* MIGRATIONS_DIR; NULL = the default */
+	struct db_pool *pool;       /* the service's pool (lives from before init to the end) */
+};
+
+/* A background thread that lives as long as the server: started after spec->init, stopped
+ * (joined) after the server has drained, in reverse order. */
+struct app_worker {
+	const char *name;              /* for the log */
+	int (*start)(struct app *app); /* 0, or -1: the daemon then logs it and exits 1 */
+	void (*stop)(struct app *app); /* blocks until the thread is gone */
+};
+
+struct app_spec {
+	const char *service;      /* "catalog-service": logs, application_name, metrics, GET / */
+	const char *summary;      /* the first line of --help */
+	const char *openapi_json; /* served at /openapi.json */
+	const struct cfg_var *vars; /* the service's own settings (after the common ones) */
+	size_t nvars;
+	const db_stmts_fn *stmts; /* every repo's statement table, prepared on each connection */
+	size_t nstmts;
+	bool generic_plans;       /* see db_pool_config.generic_plans */
+	const struct http_route *routes;
+	size_t nroutes;
+	/* Called once the pool exists, before any thread is started (e.g. libcurl's global init).
+	 * Returns 0, or -1 (the daemon exits 1). May be NULL. */
+	int (*init)(struct app *app);
+	/* Called at the very end, after the workers stopped and only if init succeeded. May be
+	 * NULL. */
+	void (*cleanup)(struct app *app);
+	const struct app_worker *workers;
+	size_t nworkers;
+	/* The pointer handlers receive in req->app; NULL means the struct app itself (then
+	 * app_pool() works). A service whose handlers still keep their own struct sets it. */
+	void *http_app;
+};
+
+/* The whole life of a daemon (see the top of this file). Returns the process exit status: 0 after
+ * a clean stop or a successful --migrate, 1 when something could not start. Exits 0 for --help
+ * and 2 for a bad setting or argument. */
+int app_main(const struct app_spec *spec, int argc, char **argv);
+
+/* The pool behind a request served by app_main (req->app is the struct app). */
+struct db_pool *app_pool(const struct http_req *req);
+
+/* The ONE answer for a failed database call (DECISIONS.md, "Database errors -> HTTP"), per
+ * the db_status that db.c's SQLSTATE table gives:
+ *   DB_CONFLICT, DB_FK, DB_CHECK (23505 unique, 23503 foreign key, 23514 check, class 22 data)
+ *     -> 409 {"detail":"Request conflicts with the stored data"}
+ *   DB_UNAVAILABLE (no connection, pool wait timed out, 08xxx, 57014, 57P0x, 25006, 53xxx,
+ *     40001, 40P01) -> 503 {"detail":"Database unavailable"} with Retry-After: 2
+ *   anything else (DB_ERROR; also DB_OK/DB_NOT_FOUND passed by mistake) -> 500
+ *     {"detail":"Internal Server Error"}
+ * 4xx answers are permanent for a caller, 503 transient. Handlers answer the statuses they know
+ * better first (a duplicate ISBN's 409, a missing row's 404) and pass the rest here. Logs the
+ * SQLSTATE and message (warn for 409/503, error for 500). Returns the status. */
+int app_db_failure(const struct http_req *req, struct http_resp *resp, enum db_status st);
+#define APP_RETRY_AFTER_S "2"
+
+/* The one path-id parser. Reads path parameter index (named name in the 422) as a decimal
+ * integer. Returns 0 with *out in [min, LLONG_MAX]; otherwise the status with resp filled:
+ *   an integer below min -> 404 {"detail": not_found} (no such resource can exist);
+ *   anything else (not an integer, out of the 64-bit range) -> 422 int_parsing with the input.
+ * (DECISIONS.md, "Integers": fault isolation will turn the below-min case into a 422.) */
+int app_path_id(const struct http_req *req, struct http_resp *resp, size_t index,
+		const char *name, long long min, const char *not_found, long long *out);
+/* The same check for handlers that collect every bad field before answering: 0 with *out, 1
+ * for an integer below min (the caller answers 404), or -1 with the int_parsing entry appended
+ * to errors. */
+int app_path_id_collect(const struct http_req *req, size_t index, const char *name,
+			long long min, long long *out, json_t *errors);
+
+#endif

@@ -1,0 +1,240 @@
+/* app.c - the start-up routine and the handlers' shared helpers (see app.h). */
+#include "common/app.h"
+
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/metrics.h"
+#include "common/ops.h"
+#include "common/valid.h"
+
+/* The app being served, for the readiness and metrics callbacks of ops.c (which take no
+ * context). One per process. */
+static struct app *app_current;
+
+static int app_ready(char *reason, size_t len)
+{
+	/* The database only: a dependency's outage (the catalog, for orders) must not take pods
+	 * out of service. */
+	return db_ping(app_current->pool, reason, len);
+}
+
+static void app_metrics(struct buf *out)
+{
+	db_pool_metrics(app_current->pool, out);
+}
+
+/* The common settings, the service's, then MIGRATIONS_DIR, in one table (the --help order). */
+static void app_config(struct app *app, int argc, char **argv)
+{
+	static const char *const extra_flags[] = { "--migrate", NULL };
+	const struct app_spec *spec = app->spec;
+	struct cfg_var common[] = { CFG_COMMON_VARS(&app->cfg) };
+	struct cfg_var migrations = {
+		"MIGRATIONS_DIR", NULL, CFG_STR, 0, 0, &app->migrations_dir,
+		"folder of NNNN_*.sql files for --migrate (default /migrations if it exists, else "
+		"db/migrations)"
+	};
+	size_t ncommon = sizeof(common) / sizeof(common[0]);
+	size_t n = ncommon + spec->nvars + 1;
+	struct cfg_var *vars = calloc(n, sizeof(*vars));
+
+	if (vars == NULL)
+		abort();
+	memcpy(vars, common, sizeof(common));
+	if (spec->nvars > 0)
+		memcpy(vars + ncommon, spec->vars, spec->nvars * sizeof(*vars));
+	vars[n - 1] = migrations;
+	cfg_load(argc, argv, spec->summary, vars, n, extra_flags);
+	free(vars);
+}
+
+/* Every registered statement table, concatenated (the pool keeps the pointer: never freed). */
+static int app_statements(const struct app_spec *spec, struct db_pool_config *pc)
+{
+	struct db_stmt *all = NULL;
+	size_t total = 0;
+
+	for (size_t i = 0; i < spec->nstmts; i++) {
+		const struct db_stmt *v = NULL;
+		size_t n = 0;
+		struct db_stmt *grown;
+
+		spec->stmts[i](&v, &n);
+		grown = realloc(all, (total + n) * sizeof(*all));
+		if (grown == NULL && total + n > 0) {
+			free(all);
+			return -1;
+		}
+		all = grown;
+		if (n > 0)
+			memcpy(all + total, v, n * sizeof(*v));
+		total += n;
+	}
+	pc->stmts = all;
+	pc->nstmts = total;
+	return 0;
+}
+
+/* Serves until SIGTERM/SIGINT, then drains. Returns 0, or 1 if the server could not start. */
+static int app_serve(struct app *app)
+{
+	const struct app_spec *spec = app->spec;
+	struct http_server_config hc;
+	struct http_server *srv;
+	int sig;
+
+	memset(&hc, 0, sizeof(hc));
+	hc.port = app->cfg.port;
+	hc.threads = app->cfg.http_threads;
+	hc.max_body = (size_t)app->cfg.max_body_bytes;
+	hc.idle_timeout_s = app->cfg.idle_timeout_s;
+	hc.routes = spec->routes;
+	hc.nroutes = spec->nroutes;
+	hc.app = spec->http_app != NULL ? spec->http_app : (void *)app;
+	srv = http_server_start(&hc);
+	if (srv == NULL)
+		return 1;
+	sig = http_signals_wait();
+	log_msg(LOG_INFO, NULL, "received %s, draining for up to %d ms",
+		sig == SIGTERM ? "SIGTERM" : "SIGINT", app->cfg.shutdown_timeout_ms);
+	http_server_stop(srv, app->cfg.shutdown_timeout_ms);
+	log_msg(LOG_INFO, NULL, "stopped");
+	return 0;
+}
+
+int app_main(const struct app_spec *spec, int argc, char **argv)
+{
+	static struct app app;
+	struct db_pool_config pc;
+	struct ops_info info;
+	bool migrate = false;
+	bool inited = false;
+	size_t started = 0;
+	int rc = 1;
+
+	http_signals_block();
+	memset(&app, 0, sizeof(app));
+	app.spec = spec;
+	app_config(&app, argc, argv);
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--migrate") == 0)
+			migrate = true;
+	log_init(spec->service, (enum log_level)app.cfg.log_level);
+	if (migrate)
+		return db_migrate(app.cfg.database_url, app.migrations_dir) == 0 ? 0 : 1;
+
+	metrics_init(spec->service);
+	json_object_seed(0);
+	memset(&pc, 0, sizeof(pc));
+	pc.conninfo = app.cfg.database_url;
+	pc.app_name = spec->service;
+	pc.size = app.cfg.db_pool_size;
+	pc.statement_timeout_ms = app.cfg.db_statement_timeout_ms;
+	pc.wait_ms = app.cfg.db_pool_wait_ms;
+	pc.generic_plans = spec->generic_plans;
+	if (app_statements(spec, &pc) != 0 || (app.pool = db_pool_create(&pc)) == NULL) {
+		log_msg(LOG_ERROR, NULL, "cannot create the database pool");
+		goto out;
+	}
+	app_current = &app;
+	memset(&info, 0, sizeof(info));
+	info.service = spec->service;
+	info.version = OPS_VERSION;
+	info.openapi_json = spec->openapi_json;
+	info.ready = app_ready;
+	info.metrics_extra = app_metrics;
+	ops_init(&info);
+
+	if (spec->init != NULL && spec->init(&app) != 0) {
+		log_msg(LOG_ERROR, NULL, "%s: initialisation failed", spec->service);
+		goto out;
+	}
+	inited = true;
+	for (; started < spec->nworkers; started++) {
+		if (spec->workers[started].start(&app) != 0) {
+			log_msg(LOG_ERROR, NULL, "cannot start the %s thread",
+				spec->workers[started].name);
+			goto out;
+		}
+	}
+	rc = app_serve(&app);
+out:
+	while (started > 0)
+		spec->workers[--started].stop(&app);
+	if (inited && spec->cleanup != NULL)
+		spec->cleanup(&app);
+	db_pool_destroy(app.pool);
+	app.pool = NULL;
+	free((void *)pc.stmts);
+	return rc;
+}
+
+struct db_pool *app_pool(const struct http_req *req)
+{
+	return ((const struct app *)req->app)->pool;
+}
+
+int app_db_failure(const struct http_req *req, struct http_resp *resp, enum db_status st)
+{
+	const struct db_error *e = db_last_error();
+
+	switch (st) {
+	case DB_UNAVAILABLE:
+		log_msg(LOG_WARN, req->request_id, "database unavailable (sqlstate %s): %s",
+			e->sqlstate, e->message);
+		http_resp_header(resp, "Retry-After", APP_RETRY_AFTER_S);
+		return http_error(resp, 503, "Database unavailable");
+	case DB_CONFLICT:
+	case DB_FK:
+	case DB_CHECK:
+		/* A constraint the validation could not foresee (e.g. a release that would push a
+		 * stock past the integer range): the request conflicts with the stored data. */
+		log_msg(LOG_WARN, req->request_id, "constraint (sqlstate %s): %s", e->sqlstate,
+			e->message);
+		return http_error(resp, 409, "Request conflicts with the stored data");
+	default:
+		log_msg(LOG_ERROR, req->request_id, "database error %d (sqlstate %s): %s", (int)st,
+			e->sqlstate, e->message);
+		return http_error(resp, 500, "Internal Server Error");
+	}
+}
+
+int app_path_id_collect(const struct http_req *req, size_t index, const char *name,
+			long long min, long long *out, json_t *errors)
+{
+	const char *s = index < req->nparams ? req->params[index] : NULL;
+	json_t *input = NULL;
+
+	if (s != NULL && valid_parse_ll(s, LLONG_MIN, LLONG_MAX, out) == 0)
+		return *out < min ? 1 : 0;
+	if (s != NULL && valid_utf8(s, strlen(s)))
+		input = json_string(s);
+	valid_error(errors, "int_parsing", "path", name,
+		    "Input should be a valid integer, unable to parse string as an integer", input);
+	json_decref(input);
+	return -1;
+}
+
+int app_path_id(const struct http_req *req, struct http_resp *resp, size_t index,
+		const char *name, long long min, const char *not_found, long long *out)
+{
+	json_t *errors = json_array();
+	int rc;
+
+	if (errors == NULL)
+		abort();
+	rc = app_path_id_collect(req, index, name, min, out, errors);
+	if (rc == 0) {
+		json_decref(errors);
+		return 0;
+	}
+	if (rc > 0) {
+		json_decref(errors);
+		return http_error(resp, 404, "%s", not_found);
+	}
+	return http_validation_error(resp, errors);
+}
