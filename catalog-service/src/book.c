@@ -30,12 +30,6 @@ void book_free(struct book *b)
 	memset(b, 0, sizeof(*b));
 }
 
-/* A time column, or JSON null when it is missing. */
-static json_t *time_or_null(const char *pg_text)
-{
-	return pg_text != NULL ? jsonx_pg_time(pg_text) : json_null();
-}
-
 json_t *book_to_json(const struct book *b)
 {
 	json_t *o = json_object();
@@ -49,26 +43,25 @@ json_t *book_to_json(const struct book *b)
 	json_object_set_new(o, "price", money_to_json(b->price_cents));
 	json_object_set_new(o, "quantity", json_integer(b->quantity));
 	json_object_set_new(o, "description", jsonx_string_or_null(b->description));
-	json_object_set_new(o, "created_at", time_or_null(b->created_at));
-	json_object_set_new(o, "updated_at", time_or_null(b->updated_at));
+	json_object_set_new(o, "created_at", jsonx_pg_time(b->created_at));
+	json_object_set_new(o, "updated_at", jsonx_pg_time(b->updated_at));
 	return o;
 }
 
 /* Appends s as a JSON string the way jansson writes it (UTF-8 kept, '"', '\\' and control
- * characters escaped), or null for NULL. -1 when s is not valid UTF-8. */
-static int page_string(struct buf *b, const char *s)
+ * characters escaped), or null for NULL and for text that is not valid UTF-8 (what
+ * jsonx_string_or_null gives the tree). */
+static void page_string(struct buf *b, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t len;
 	size_t start = 0;
 
-	if (s == NULL) {
+	len = s != NULL ? strlen(s) : 0;
+	if (s == NULL || !valid_utf8(s, len)) {
 		buf_puts(b, "null");
-		return 0;
+		return;
 	}
-	len = strlen(s);
-	if (!valid_utf8(s, len))
-		return -1;
 	buf_append(b, "\"", 1);
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
@@ -103,71 +96,59 @@ static int page_string(struct buf *b, const char *s)
 	}
 	buf_append(b, s + start, len - start);
 	buf_append(b, "\"", 1);
-	return 0;
 }
 
-static int page_time(struct buf *b, const char *pg_text)
+static void page_time(struct buf *b, const char *pg_text)
 {
 	char out[64];
 
-	if (pg_text == NULL) {
+	if (pg_text == NULL)
 		buf_puts(b, "null");
-		return 0;
-	}
-	return page_string(b, jsonx_pg_time_text(pg_text, out));
+	else
+		page_string(b, jsonx_pg_time_text(pg_text, out));
 }
 
-/* Appends one book object; -1 when a text value is not valid UTF-8. */
-static int page_book(struct buf *b, const struct book *k)
+/* Appends one book object. */
+static void page_book(struct buf *b, const struct book *k)
 {
 	char price[24];
-	int rc = 0;
 
 	buf_printf(b, "{\"id\":%lld,\"title\":", k->id);
-	rc |= page_string(b, k->title);
+	page_string(b, k->title);
 	buf_puts(b, ",\"author\":");
-	rc |= page_string(b, k->author);
+	page_string(b, k->author);
 	buf_puts(b, ",\"isbn\":");
-	rc |= page_string(b, k->isbn);
+	page_string(b, k->isbn);
 	buf_printf(b, ",\"price\":\"%s\",\"quantity\":%lld,\"description\":",
 		   money_format(k->price_cents, price), k->quantity);
-	rc |= page_string(b, k->description);
+	page_string(b, k->description);
 	buf_puts(b, ",\"created_at\":");
-	rc |= page_time(b, k->created_at);
+	page_time(b, k->created_at);
 	buf_puts(b, ",\"updated_at\":");
-	rc |= page_time(b, k->updated_at);
+	page_time(b, k->updated_at);
 	buf_puts(b, "}");
-	return rc;
 }
 
 char *book_page_json(long long total, const struct book *books, size_t n)
 {
 	struct buf b = { 0 };
-	int rc = 0;
-	char *text = NULL;
 
 	buf_printf(&b, "{\"total\":%lld,\"books\":[", total);
-	for (size_t i = 0; i < n && rc == 0; i++) {
+	for (size_t i = 0; i < n; i++) {
 		if (i > 0)
 			buf_puts(&b, ",");
-		rc = page_book(&b, &books[i]);
+		page_book(&b, &books[i]);
 	}
 	buf_puts(&b, "]}");
-	if (rc == 0)
-		text = buf_steal(&b);
-	buf_free(&b);
-	return text;
+	return buf_steal(&b);
 }
 
 char *book_text_json(const struct book *k)
 {
 	struct buf b = { 0 };
-	char *text = NULL;
 
-	if (page_book(&b, k) == 0)
-		text = buf_steal(&b);
-	buf_free(&b);
-	return text;
+	page_book(&b, k);
+	return buf_steal(&b);
 }
 
 void book_input_free(struct book_input *in)
@@ -199,8 +180,7 @@ static void parse_text(const json_t *body, const char *key, bool required, bool 
 			valid_missing(errors, "body", key);
 		break;
 	case VALID_NULL:
-		valid_error(errors, "string_type", "body", key, "Input should be a valid string",
-			    json_object_get(body, key));
+		valid_null(errors, "body", key, "string_type", "Input should be a valid string");
 		break;
 	case VALID_INVALID:
 		break;
@@ -263,8 +243,7 @@ static void parse_quantity(const json_t *body, struct book_input *in, json_t *er
 		in->has_quantity = true;
 		break;
 	case VALID_NULL:
-		valid_error(errors, "int_type", "body", "quantity", "Input should be a valid integer",
-			    json_object_get(body, "quantity"));
+		valid_null(errors, "body", "quantity", "int_type", "Input should be a valid integer");
 		break;
 	case VALID_ABSENT:
 	case VALID_INVALID:

@@ -33,16 +33,17 @@ struct book {
 /* Frees the members and zeroes the struct. NULL is a no-op. */
 void book_free(struct book *b);
 
-/* The wire form {"id","title","author","isbn","price","quantity","description","created_at",
- * "updated_at"}: price a string with two decimals, times RFC 3339 UTC. New reference. */
+/* One book on the wire, {"id","title","author","isbn","price","quantity","description",
+ * "created_at","updated_at"}: price a string with two decimals, times RFC 3339 UTC, text that is
+ * not UTF-8 as null. Two writers of the same bytes (a unit test keeps them identical):
+ * book_text_json is THE writer of every books answer (GET, POST, PUT, PATCH: a jansson tree and
+ * json_dumps were about half of the service's CPU per page); book_to_json builds the tree only
+ * where a book is embedded in a larger jansson answer (a reservation). */
 json_t *book_to_json(const struct book *b);
-/* The GET /books body {"total":total,"books":[...]} as compact JSON text, byte for byte what
- * json_dumps(JSON_COMPACT) gives for the tree of book_to_json objects, without building that
- * tree (the list page's hot path). malloc'd; NULL when a text value is not valid UTF-8 (the
- * caller then takes the jansson path, which renders such a value as null). */
+/* The GET /books body {"total":total,"books":[...]} as compact JSON text. malloc'd, never
+ * NULL. */
 char *book_page_json(long long total, const struct book *books, size_t n);
-/* One book as the same text (the single-book responses' hot path); NULL when a text value is
- * not valid UTF-8 (then use book_to_json). malloc'd. */
+/* One book as compact JSON text. malloc'd, never NULL. */
 char *book_text_json(const struct book *k);
 
 /* The fields of a POST or PUT/PATCH body. has_* tells whether the key was given. For isbn and

@@ -2,6 +2,7 @@
  * parameter; no SQL text is ever built from input. */
 #include "book_repo.h"
 
+#include <libpq-fe.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,8 +21,17 @@
 	  " FROM books b WHERE $3::boolean IS NULL OR (b.quantity > 0) = $3::boolean"      \
 	  " ORDER BY " order " OFFSET $1::bigint LIMIT $2::integer) b ON true" }
 
-const struct db_stmt book_repo_stmts[BOOK_REPO_NSTMTS] = {
+/* The select list every book query returns, in the order book_from_row reads. */
+#define BOOK_REPO_COLUMNS \
+	"id, title, author, isbn, price::text, quantity, description, created_at, updated_at"
+
+static const struct db_stmt book_repo_table[] = {
 	{ "book_get", "SELECT " BOOK_REPO_COLUMNS " FROM books WHERE id = $1::bigint" },
+	/* Takes stock for a reservation; the condition is re-checked on the locked, newest row
+	 * version. */
+	{ "book_take_stock",
+	  "UPDATE books SET quantity = quantity - $2::integer"
+	  " WHERE id = $1::bigint AND quantity >= $2::integer RETURNING " BOOK_REPO_COLUMNS },
 	{ "book_insert",
 	  "INSERT INTO books (title, author, isbn, price, quantity, description)"
 	  " VALUES ($1, $2, $3, $4::numeric, $5::integer, $6) RETURNING " BOOK_REPO_COLUMNS },
@@ -54,38 +64,31 @@ const struct db_stmt book_repo_stmts[BOOK_REPO_NSTMTS] = {
 	BOOK_REPO_LIST_PLAIN("book_list_-created_at", "b.created_at DESC, b.id DESC"),
 };
 
-/* A malloc'd copy of a column, or NULL when it is SQL NULL. */
-static char *col_dup(const PGresult *res, int row, int col)
+void book_repo_stmts(const struct db_stmt **stmts, size_t *n)
 {
-	char *s;
-
-	if (PQgetisnull(res, row, col))
-		return NULL;
-	s = strdup(PQgetvalue(res, row, col));
-	if (s == NULL)
-		abort();
-	return s;
+	*stmts = book_repo_table;
+	*n = sizeof(book_repo_table) / sizeof(book_repo_table[0]);
 }
 
-int book_repo_from_row(const PGresult *res, int row, int col, struct book *out)
+/* Copies the 9 book columns starting at column col of row into *out (strings malloc'd).
+ * Returns 0, or -1 when a value cannot be read (out is then freed). */
+static int book_from_row(const PGresult *res, int row, int col, struct book *out)
 {
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (PQnfields(res) < col + 9 || PQgetisnull(res, row, col))
+	if (PQnfields(res) < col + 9 || db_col_ll(res, row, col, LLONG_MIN, LLONG_MAX, &out->id) != 0)
 		goto out;
-	if (valid_parse_ll(PQgetvalue(res, row, col), LLONG_MIN, LLONG_MAX, &out->id) != 0)
-		goto out;
-	out->title = col_dup(res, row, col + 1);
-	out->author = col_dup(res, row, col + 2);
-	out->isbn = col_dup(res, row, col + 3);
+	out->title = db_col_dup(res, row, col + 1);
+	out->author = db_col_dup(res, row, col + 2);
+	out->isbn = db_col_dup(res, row, col + 3);
 	if (money_parse(PQgetvalue(res, row, col + 4), &out->price_cents) != MONEY_OK)
 		goto out;
-	if (valid_parse_ll(PQgetvalue(res, row, col + 5), 0, LLONG_MAX, &out->quantity) != 0)
+	if (db_col_ll(res, row, col + 5, 0, LLONG_MAX, &out->quantity) != 0)
 		goto out;
-	out->description = col_dup(res, row, col + 6);
-	out->created_at = col_dup(res, row, col + 7);
-	out->updated_at = col_dup(res, row, col + 8);
+	out->description = db_col_dup(res, row, col + 6);
+	out->created_at = db_col_dup(res, row, col + 7);
+	out->updated_at = db_col_dup(res, row, col + 8);
 	rc = 0;
 out:
 	if (rc != 0) {
@@ -93,6 +96,20 @@ out:
 		book_free(out);
 	}
 	return rc;
+}
+
+/* Copies the first row of a finished statement into *out: DB_OK, DB_NOT_FOUND for no row, or
+ * DB_ERROR for an unreadable row. Clears res. */
+static enum db_status one_book(PGresult *res, struct book *out)
+{
+	enum db_status st = DB_OK;
+
+	if (PQntuples(res) == 0)
+		st = DB_NOT_FOUND;
+	else if (book_from_row(res, 0, 0, out) != 0)
+		st = DB_ERROR;
+	PQclear(res);
+	return st;
 }
 
 /* Runs stmt and, when it returned a row, copies it into *out. DB_NOT_FOUND for no row. */
@@ -104,16 +121,42 @@ static enum db_status run_one(struct db_pool *pool, const char *stmt, int n,
 
 	st = db_exec(pool, stmt, n, values, &res, idempotent);
 	if (st != DB_OK)
-		goto out;
-	if (PQntuples(res) == 0) {
-		st = DB_NOT_FOUND;
-		goto out;
-	}
-	if (book_repo_from_row(res, 0, 0, out) != 0)
-		st = DB_ERROR;
-out:
-	PQclear(res);
-	return st;
+		return st;
+	return one_book(res, out);
+}
+
+/* The same on a checked-out connection. */
+static enum db_status run_one_on(struct db_conn *conn, const char *stmt, int n,
+				 const char *const *values, struct book *out)
+{
+	PGresult *res = NULL;
+	enum db_status st;
+
+	st = db_run(conn, stmt, n, values, &res);
+	if (st != DB_OK)
+		return st;
+	return one_book(res, out);
+}
+
+enum db_status book_repo_get_on(struct db_conn *conn, long long id, struct book *out)
+{
+	char idtext[24];
+	const char *values[1] = { idtext };
+
+	snprintf(idtext, sizeof(idtext), "%lld", id);
+	return run_one_on(conn, "book_get", 1, values, out);
+}
+
+enum db_status book_repo_take_stock_on(struct db_conn *conn, long long id, long long quantity,
+				       struct book *out)
+{
+	char idtext[24];
+	char qtext[24];
+	const char *values[2] = { idtext, qtext };
+
+	snprintf(idtext, sizeof(idtext), "%lld", id);
+	snprintf(qtext, sizeof(qtext), "%lld", quantity);
+	return run_one_on(conn, "book_take_stock", 2, values, out);
 }
 
 enum db_status book_repo_get(struct db_pool *pool, long long id, struct book *out)
@@ -248,7 +291,7 @@ enum db_status book_repo_list(struct db_pool *pool, const struct book_query *q,
 
 	if (search == NULL && author == NULL && title == NULL && values[5] == NULL &&
 	    values[6] == NULL && values[7] == NULL) {
-		/* q->sort is from the whitelist, so the name is one of book_repo_stmts. */
+		/* q->sort is from the whitelist, so the name is one of book_repo_table. */
 		snprintf(plain, sizeof(plain), "book_list_%s", q->sort);
 		values[2] = values[8];
 		st = db_exec(pool, plain, 3, values, &res, true);
@@ -260,7 +303,8 @@ enum db_status book_repo_list(struct db_pool *pool, const struct book_query *q,
 	rows = PQntuples(res);
 	if (rows == 0 || PQgetisnull(res, 0, 0) ||
 	    valid_parse_ll(PQgetvalue(res, 0, 0), 0, LLONG_MAX, &out->total) != 0) {
-		/* sum() over books_count is never NULL once the migration ran; a total of 0 is. */
+		/* sum() over books_count is NULL only when the table has no rows, which the
+		 * migration prevents; read anything unexpected as a total of 0. */
 		out->total = 0;
 	}
 	/* An empty page comes back as one row with a NULL id. */
@@ -272,7 +316,7 @@ enum db_status book_repo_list(struct db_pool *pool, const struct book_query *q,
 			abort();
 	}
 	for (int i = 0; i < rows; i++) {
-		if (book_repo_from_row(res, i, 1, &out->books[i]) != 0) {
+		if (book_from_row(res, i, 1, &out->books[i]) != 0) {
 			st = DB_ERROR;
 			book_page_free(out);
 			goto out;

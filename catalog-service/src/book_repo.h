@@ -1,5 +1,6 @@
-/* book_repo.h - every SQL statement of the books API. The only catalog file (with
- * reservation_repo.c) that talks to PostgreSQL; PGresult never leaves it.
+/* book_repo.h - every SQL statement that reads or writes books. The only catalog file (with
+ * reservation_repo.c, which reads books through the *_on functions below) that talks to
+ * PostgreSQL; PGresult never leaves it.
  *
  * Each function checks a connection out of the pool, runs one prepared statement and copies the
  * rows into caller-owned structs. Statuses: DB_OK, DB_NOT_FOUND (no such book), DB_CONFLICT
@@ -7,26 +8,23 @@
 #ifndef CATALOG_BOOK_REPO_H
 #define CATALOG_BOOK_REPO_H
 
-#include <libpq-fe.h>
 #include <stddef.h>
 
 #include "book.h"
 #include "common/db.h"
 
-#define BOOK_REPO_NSTMTS 15
-/* The prepared statements, for the pool configuration. */
-extern const struct db_stmt book_repo_stmts[BOOK_REPO_NSTMTS];
-
-/* The select list every book query returns, in the order book_repo_from_row reads. */
-#define BOOK_REPO_COLUMNS \
-	"id, title, author, isbn, price::text, quantity, description, created_at, updated_at"
-
-/* Copies the 9 book columns starting at column col of row into *out (strings malloc'd).
- * Returns 0, or -1 when a value cannot be read (out is then freed). */
-int book_repo_from_row(const PGresult *res, int row, int col, struct book *out);
+/* The prepared statements (a db_stmts_fn, listed in main.c's app_spec). */
+void book_repo_stmts(const struct db_stmt **stmts, size_t *n);
 
 /* GET /books/{id}: DB_OK with *out, or DB_NOT_FOUND. */
 enum db_status book_repo_get(struct db_pool *pool, long long id, struct book *out);
+/* book_repo_get on a connection the caller holds (e.g. inside its transaction). */
+enum db_status book_repo_get_on(struct db_conn *conn, long long id, struct book *out);
+/* Takes quantity of book id's stock on the caller's connection (inside its transaction), under
+ * the row lock. DB_OK with the book after the decrement, or DB_NOT_FOUND when the book does not
+ * exist or has less stock (read it with book_repo_get_on to tell which). */
+enum db_status book_repo_take_stock_on(struct db_conn *conn, long long id, long long quantity,
+				       struct book *out);
 /* POST /books: DB_OK with the stored row in *out, or DB_CONFLICT on a duplicate ISBN. */
 enum db_status book_repo_create(struct db_pool *pool, const struct book_input *in,
 				struct book *out);

@@ -6,15 +6,10 @@
 #include <string.h>
 
 #include "book.h"
-#include "book_http.h"
+#include "common/app.h"
 #include "common/valid.h"
 #include "reservation.h"
 #include "reservation_repo.h"
-
-static struct db_pool *pool_of(const struct http_req *req)
-{
-	return ((const struct catalog_app *)req->app)->pool;
-}
 
 /* The {reservation_id} path parameter: 0 when valid, else 422 (resp filled). */
 static int path_reservation_id(const struct http_req *req, struct http_resp *resp,
@@ -43,7 +38,6 @@ int reservation_http_reserve(struct http_req *req, struct http_resp *resp)
 {
 	char detail[160];
 	struct reservation r;
-	struct reservation existing = { 0 };
 	struct book b = { 0 };
 	enum reservation_outcome outcome = RESERVATION_NO_BOOK;
 	long long available = 0;
@@ -64,9 +58,9 @@ int reservation_http_reserve(struct http_req *req, struct http_resp *resp)
 		errors = NULL;
 		goto out;
 	}
-	st = reservation_repo_reserve(pool_of(req), &r, &outcome, &b, &available, &existing);
+	st = reservation_repo_reserve(app_pool(req), &r, &outcome, &b, &available);
 	if (st != DB_OK) {
-		status = catalog_db_failure(req, resp, st);
+		status = app_db_failure(req, resp, st);
 		goto out;
 	}
 	switch (outcome) {
@@ -118,9 +112,9 @@ int reservation_http_release(struct http_req *req, struct http_resp *resp)
 	status = path_reservation_id(req, resp, &id);
 	if (status != 0)
 		return status;
-	st = reservation_repo_release(pool_of(req), id, &r);
+	st = reservation_repo_release(app_pool(req), id, &r);
 	if (st != DB_OK)
-		return catalog_db_failure(req, resp, st);
+		return app_db_failure(req, resp, st);
 	return http_json(resp, 200, reservation_to_json(&r, NULL));
 }
 
@@ -134,10 +128,10 @@ int reservation_http_get(struct http_req *req, struct http_resp *resp)
 	status = path_reservation_id(req, resp, &id);
 	if (status != 0)
 		return status;
-	st = reservation_repo_get(pool_of(req), id, &r);
+	st = reservation_repo_get(app_pool(req), id, &r);
 	if (st == DB_NOT_FOUND)
 		return http_error(resp, 404, "Reservation not found");
 	if (st != DB_OK)
-		return catalog_db_failure(req, resp, st);
+		return app_db_failure(req, resp, st);
 	return http_json(resp, 200, reservation_to_json(&r, NULL));
 }

@@ -1,6 +1,7 @@
 /* reservation_repo.c - the SQL of the reservation API (see reservation_repo.h). */
 #include "reservation_repo.h"
 
+#include <libpq-fe.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,7 +9,7 @@
 #include "book_repo.h"
 #include "common/valid.h"
 
-const struct db_stmt reservation_repo_stmts[RESERVATION_REPO_NSTMTS] = {
+static const struct db_stmt reservation_repo_table[] = {
 	/* Claims the id. No row: the id exists already (after waiting for a concurrent claim to
 	 * commit or roll back) or the book does not exist. */
 	{ "reservation_claim",
@@ -16,10 +17,6 @@ const struct db_stmt reservation_repo_stmts[RESERVATION_REPO_NSTMTS] = {
 	  " SELECT $1, $2::bigint, $3::integer, 'reserved'"
 	  " WHERE EXISTS (SELECT 1 FROM books WHERE id = $2::bigint)"
 	  " ON CONFLICT (id) DO NOTHING RETURNING id" },
-	/* Takes the stock; the condition is re-checked on the locked, newest row version. */
-	{ "reservation_take",
-	  "UPDATE books SET quantity = quantity - $2::integer"
-	  " WHERE id = $1::bigint AND quantity >= $2::integer RETURNING " BOOK_REPO_COLUMNS },
 	/* Release in one statement: a reserved row turns released and gives its quantity back; an
 	 * unknown id becomes a tombstone (book NULL, quantity 0, so nothing is given back); an
 	 * already released row is left alone and no row is returned. */
@@ -35,6 +32,12 @@ const struct db_stmt reservation_repo_stmts[RESERVATION_REPO_NSTMTS] = {
 	  "SELECT id, book_id, quantity, status FROM reservations WHERE id = $1" },
 };
 
+void reservation_repo_stmts(const struct db_stmt **stmts, size_t *n)
+{
+	*stmts = reservation_repo_table;
+	*n = sizeof(reservation_repo_table) / sizeof(reservation_repo_table[0]);
+}
+
 /* Copies a (id, book_id, quantity, status) row. Returns 0 or -1. */
 static int from_row(const PGresult *res, int row, struct reservation *out)
 {
@@ -44,10 +47,9 @@ static int from_row(const PGresult *res, int row, struct reservation *out)
 	if (strlen(id) > RESERVATION_ID_MAX)
 		return -1;
 	memcpy(out->id, id, strlen(id) + 1);
-	if (!PQgetisnull(res, row, 1) &&
-	    valid_parse_ll(PQgetvalue(res, row, 1), 1, LLONG_MAX, &out->book_id) != 0)
+	if (!PQgetisnull(res, row, 1) && db_col_ll(res, row, 1, 1, LLONG_MAX, &out->book_id) != 0)
 		return -1;
-	if (valid_parse_ll(PQgetvalue(res, row, 2), 0, LLONG_MAX, &out->quantity) != 0)
+	if (db_col_ll(res, row, 2, 0, LLONG_MAX, &out->quantity) != 0)
 		return -1;
 	out->released = strcmp(PQgetvalue(res, row, 3), "released") == 0;
 	return 0;
@@ -72,27 +74,6 @@ out:
 	return st;
 }
 
-/* book_get on a checked-out connection. */
-static enum db_status book_on(struct db_conn *conn, long long id, struct book *out)
-{
-	char idtext[24];
-	const char *values[1] = { idtext };
-	PGresult *res = NULL;
-	enum db_status st;
-
-	snprintf(idtext, sizeof(idtext), "%lld", id);
-	st = db_run(conn, "book_get", 1, values, &res);
-	if (st != DB_OK)
-		goto out;
-	if (PQntuples(res) == 0)
-		st = DB_NOT_FOUND;
-	else if (book_repo_from_row(res, 0, 0, out) != 0)
-		st = DB_ERROR;
-out:
-	PQclear(res);
-	return st;
-}
-
 /* Plain SQL (BEGIN/COMMIT/ROLLBACK) on a connection. */
 static enum db_status sql_on(struct db_conn *conn, const char *sql)
 {
@@ -105,9 +86,10 @@ static enum db_status sql_on(struct db_conn *conn, const char *sql)
 
 /* After a failed claim: tells a known id (replay, released, mismatch) from a missing book. */
 static enum db_status classify_existing(struct db_conn *conn, const struct reservation *r,
-					enum reservation_outcome *outcome, struct book *book,
-					struct reservation *existing)
+					enum reservation_outcome *outcome, struct book *book)
 {
+	struct reservation stored = { 0 };
+	struct reservation *existing = &stored;
 	enum db_status st = get_on(conn, r->id, existing);
 
 	if (st == DB_NOT_FOUND) {
@@ -122,7 +104,7 @@ static enum db_status classify_existing(struct db_conn *conn, const struct reser
 		*outcome = RESERVATION_MISMATCH;
 	} else {
 		*outcome = RESERVATION_REPLAY;
-		st = book_on(conn, r->book_id, book);
+		st = book_repo_get_on(conn, r->book_id, book);
 		if (st == DB_NOT_FOUND) { /* deleted since: the reservation went with it */
 			*outcome = RESERVATION_NO_BOOK;
 			st = DB_OK;
@@ -133,13 +115,12 @@ static enum db_status classify_existing(struct db_conn *conn, const struct reser
 
 enum db_status reservation_repo_reserve(struct db_pool *pool, const struct reservation *r,
 					enum reservation_outcome *outcome, struct book *book,
-					long long *available, struct reservation *existing)
+					long long *available)
 {
 	struct db_conn *conn = NULL;
 	char book_id[24];
 	char quantity[24];
 	const char *claim[3] = { r->id, book_id, quantity };
-	const char *take[2] = { book_id, quantity };
 	PGresult *res = NULL;
 	enum db_status st;
 	struct book current = { 0 };
@@ -168,19 +149,15 @@ enum db_status reservation_repo_reserve(struct db_pool *pool, const struct reser
 	if (PQntuples(res) == 0) {
 		st = sql_on(conn, "ROLLBACK");
 		if (st == DB_OK)
-			st = classify_existing(conn, r, outcome, book, existing);
+			st = classify_existing(conn, r, outcome, book);
 		goto out;
 	}
-	PQclear(res);
-	res = NULL;
-	st = db_run(conn, "reservation_take", 2, take, &res);
-	if (st != DB_OK)
-		goto out;
-	if (PQntuples(res) == 0) {
+	st = book_repo_take_stock_on(conn, r->book_id, r->quantity, book);
+	if (st == DB_NOT_FOUND) {
 		st = sql_on(conn, "ROLLBACK");
 		if (st != DB_OK)
 			goto out;
-		st = book_on(conn, r->book_id, &current);
+		st = book_repo_get_on(conn, r->book_id, &current);
 		if (st == DB_NOT_FOUND) {
 			*outcome = RESERVATION_NO_BOOK;
 			st = DB_OK;
@@ -190,10 +167,8 @@ enum db_status reservation_repo_reserve(struct db_pool *pool, const struct reser
 		}
 		goto out;
 	}
-	if (book_repo_from_row(res, 0, 0, book) != 0) {
-		st = DB_ERROR;
+	if (st != DB_OK)
 		goto out;
-	}
 	st = sql_on(conn, "COMMIT");
 	if (st != DB_OK) {
 		book_free(book);

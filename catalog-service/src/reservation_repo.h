@@ -9,15 +9,15 @@
 #include "common/db.h"
 #include "reservation.h"
 
-#define RESERVATION_REPO_NSTMTS 4
-extern const struct db_stmt reservation_repo_stmts[RESERVATION_REPO_NSTMTS];
+/* The prepared statements (a db_stmts_fn, listed in main.c's app_spec). */
+void reservation_repo_stmts(const struct db_stmt **stmts, size_t *n);
 
 /* Reserves r->quantity of book r->book_id under id r->id. DB_OK with *outcome; for CREATED and
- * REPLAY *book holds the book (after the decrement), for NO_STOCK *available the stock, for
- * RELEASED/MISMATCH *existing the stored row. Other statuses: DB_UNAVAILABLE, DB_ERROR. */
+ * REPLAY *book holds the book (after the decrement), for NO_STOCK *available the stock. Other
+ * statuses: DB_UNAVAILABLE, DB_ERROR. */
 enum db_status reservation_repo_reserve(struct db_pool *pool, const struct reservation *r,
 					enum reservation_outcome *outcome, struct book *book,
-					long long *available, struct reservation *existing);
+					long long *available);
 
 /* Releases id: a reserved row becomes released and its quantity returns to the book (exactly
  * once); an unknown id becomes a tombstone. DB_OK with the row in *out. */
