@@ -116,7 +116,6 @@ int app_main(const struct app_spec *spec, int argc, char **argv)
 	size_t started = 0;
 	int rc = 1;
 
-	http_signals_block();
 	memset(&app, 0, sizeof(app));
 	app.spec = spec;
 	app_config(&app, argc, argv);
@@ -127,6 +126,9 @@ int app_main(const struct app_spec *spec, int argc, char **argv)
 	if (migrate)
 		return db_migrate(app.cfg.database_url, app.migrations_dir) == 0 ? 0 : 1;
 
+	/* Before any thread (pool, libcurl, workers, server) starts, so all inherit the mask;
+	 * --migrate stays interruptible. */
+	http_signals_block();
 	metrics_init(spec->service);
 	json_object_seed(0);
 	memset(&pc, 0, sizeof(pc));

@@ -12,6 +12,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libpq-fe.h>
+
+#include "common/clock.h"
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -108,15 +110,6 @@ static char *ts_fmt(const char *fmt, ...)
 	p = ts_vfmt(fmt, ap);
 	va_end(ap);
 	return p;
-}
-
-/* Milliseconds on the monotonic clock. */
-static long long ts_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void ts_sleep_ms(int ms)
@@ -331,7 +324,7 @@ static int ts_exit_code(int status)
 /* Waits up to timeout_ms for pid. Returns the ts_exit_code, or -2 if still running. */
 static int ts_wait_pid(pid_t pid, int timeout_ms)
 {
-	long long deadline = ts_now_ms() + timeout_ms;
+	long long deadline = clock_mono_ms() + timeout_ms;
 	int status;
 
 	for (;;) {
@@ -341,7 +334,7 @@ static int ts_wait_pid(pid_t pid, int timeout_ms)
 			return ts_exit_code(status);
 		if (r < 0 && errno != EINTR)
 			return -1;
-		if (ts_now_ms() >= deadline)
+		if (clock_mono_ms() >= deadline)
 			return -2;
 		ts_sleep_ms(10);
 	}
@@ -649,7 +642,7 @@ int ts_spawn(struct ts_proc *p, const char *binary, const char *const *env)
 	ts_init();
 	if (ts_start(p, binary, env) != 0)
 		goto out;
-	deadline = ts_now_ms() + TS_HEALTH_WAIT_MS;
+	deadline = clock_mono_ms() + TS_HEALTH_WAIT_MS;
 	for (;;) {
 		int code = ts_wait_pid(p->pid, 0);
 
@@ -665,7 +658,7 @@ int ts_spawn(struct ts_proc *p, const char *binary, const char *const *env)
 			rc = 0;
 			goto out;
 		}
-		if (ts_now_ms() >= deadline)
+		if (clock_mono_ms() >= deadline)
 			break;
 		ts_sleep_ms(20);
 	}
