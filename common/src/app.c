@@ -94,7 +94,7 @@ static int app_serve(struct app *app)
 	hc.idle_timeout_s = app->cfg.idle_timeout_s;
 	hc.routes = spec->routes;
 	hc.nroutes = spec->nroutes;
-	hc.app = spec->http_app != NULL ? spec->http_app : (void *)app;
+	hc.app = app;
 	srv = http_server_start(&hc);
 	if (srv == NULL)
 		return 1;
@@ -178,6 +178,11 @@ out:
 struct db_pool *app_pool(const struct http_req *req)
 {
 	return ((const struct app *)req->app)->pool;
+}
+
+void *app_service(const struct http_req *req)
+{
+	return ((const struct app *)req->app)->service;
 }
 
 int app_db_failure(const struct http_req *req, struct http_resp *resp, enum db_status st)

@@ -8,7 +8,7 @@
 #include "catalog_client.h"
 #include "common/app.h"
 #include "common/log.h"
-#include "order_http.h"
+#include "order_saga.h"
 #include "order_repo.h"
 #include "recovery.h"
 #include "routes.h"
@@ -21,14 +21,15 @@ static int catalog_timeout_ms;
 static int recovery_interval_ms;
 static int intent_age_ms;
 
-/* The handlers still read the saga from struct order_app (order_http.h). */
-static struct order_app order_app;
+/* What the handlers and the recovery thread run on (app->service). */
+static struct order_saga saga;
 
 static int order_init(struct app *app)
 {
-	order_app.saga.pool = app->pool;
-	order_app.saga.catalog = &catalog_http_ops;
-	order_app.saga.catalog_timeout_ms = catalog_timeout_ms;
+	saga.pool = app->pool;
+	saga.catalog = &catalog_http_ops;
+	saga.catalog_timeout_ms = catalog_timeout_ms;
+	app->service = &saga;
 	if (catalog_global_init() != 0)
 		return -1;
 	if (catalog_init(catalog_url, catalog_timeout_ms) != 0) {
@@ -51,7 +52,7 @@ static int recovery_worker_start(struct app *app)
 	struct recovery_config rc = { 0 };
 
 	(void)app;
-	rc.saga = order_app.saga;
+	rc.saga = saga;
 	rc.interval_ms = recovery_interval_ms;
 	rc.limits.intent_age_ms = intent_age_ms;
 	rc.limits.lease_ms = 2LL * CATALOG_ATTEMPTS * catalog_timeout_ms + 1000;
@@ -95,7 +96,6 @@ int main(int argc, char **argv)
 		.cleanup = order_cleanup,
 		.workers = workers,
 		.nworkers = sizeof(workers) / sizeof(workers[0]),
-		.http_app = &order_app,
 	};
 
 	return app_main(&spec, argc, argv);

@@ -77,15 +77,6 @@ enum order_move order_transition(enum order_status from, enum order_status to)
 	return ORDER_MOVE_FORBIDDEN;
 }
 
-/* A required field that is JSON null gets the type error FastAPI gives for null. */
-static void null_error(json_t *errors, const char *key, const char *type, const char *msg)
-{
-	json_t *null = json_null();
-
-	valid_error(errors, type, "body", key, msg, null);
-	json_decref(null);
-}
-
 static void email_error(json_t *errors, const json_t *input, const char *why)
 {
 	char msg[160];
@@ -147,7 +138,7 @@ int order_validate_create(const json_t *body, struct order_input *in, json_t *er
 	if (f == VALID_ABSENT)
 		valid_missing(errors, "body", "book_id");
 	else if (f == VALID_NULL)
-		null_error(errors, "book_id", "int_type", "Input should be a valid integer");
+		valid_null(errors, "body", "book_id", "int_type", "Input should be a valid integer");
 	else if (f == VALID_OK)
 		in->book_id = v;
 
@@ -155,12 +146,14 @@ int order_validate_create(const json_t *body, struct order_input *in, json_t *er
 	if (f == VALID_ABSENT)
 		valid_missing(errors, "body", "customer_name");
 	else if (f == VALID_NULL)
-		null_error(errors, "customer_name", "string_type", "Input should be a valid string");
+		valid_null(errors, "body", "customer_name", "string_type",
+			   "Input should be a valid string");
 	if (f != VALID_OK)
 		in->customer_name = NULL;
 
 	if (json_is_null(json_object_get(body, "customer_email")))
-		null_error(errors, "customer_email", "string_type", "Input should be a valid string");
+		valid_null(errors, "body", "customer_email", "string_type",
+			   "Input should be a valid string");
 	else
 		validate_email(body, &in->customer_email, errors);
 
@@ -168,7 +161,7 @@ int order_validate_create(const json_t *body, struct order_input *in, json_t *er
 	if (f == VALID_ABSENT)
 		valid_missing(errors, "body", "quantity");
 	else if (f == VALID_NULL)
-		null_error(errors, "quantity", "int_type", "Input should be a valid integer");
+		valid_null(errors, "body", "quantity", "int_type", "Input should be a valid integer");
 	else if (f == VALID_OK)
 		in->quantity = (int)v;
 
@@ -285,11 +278,6 @@ int order_price_total(int64_t unit_cents, int quantity, char *unit_out, char *to
 	return 0;
 }
 
-static json_t *time_or_null(const char *pg)
-{
-	return pg != NULL ? jsonx_pg_time(pg) : json_null();
-}
-
 json_t *order_to_json(const struct order *o)
 {
 	return json_pack("{s:I, s:I, s:o, s:o, s:o, s:i, s:o, s:o, s:s, s:o, s:o}", "id",
@@ -299,8 +287,8 @@ json_t *order_to_json(const struct order *o)
 			 jsonx_string_or_null(o->customer_email), "quantity", o->quantity,
 			 "unit_price", jsonx_string_or_null(o->unit_price), "total_price",
 			 jsonx_string_or_null(o->total_price), "status",
-			 order_status_name(o->status), "created_at", time_or_null(o->created_at),
-			 "updated_at", time_or_null(o->updated_at));
+			 order_status_name(o->status), "created_at", jsonx_pg_time(o->created_at),
+			 "updated_at", jsonx_pg_time(o->updated_at));
 }
 
 void order_clear(struct order *o)

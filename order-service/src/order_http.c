@@ -2,63 +2,35 @@
  * order_repo for plain reads, map the outcome to one answer. */
 #include "order_http.h"
 
-#include <limits.h>
 #include <stdlib.h>
 
+#include "common/app.h"
 #include "common/jsonx.h"
-#include "common/log.h"
 #include "common/valid.h"
 #include "order.h"
 #include "order_repo.h"
 #include "order_saga.h"
 
-#define RETRY_AFTER_S "2"
 #define IDEM_HEADER "Idempotency-Key"
 
 static const struct order_saga *app_saga(const struct http_req *req)
 {
-	return &((const struct order_app *)req->app)->saga;
+	return app_service(req);
 }
 
-static struct db_pool *app_pool(const struct http_req *req)
-{
-	return app_saga(req)->pool;
-}
-
+/* 503 for a dependency other than the database (the catalog, recovery, the random source); the
+ * database's own answers come from app_db_failure. */
 static int unavailable(struct http_resp *resp, const char *what)
 {
-	http_resp_header(resp, "Retry-After", RETRY_AFTER_S);
+	http_resp_header(resp, "Retry-After", APP_RETRY_AFTER_S);
 	return http_error(resp, 503, "%s unavailable, retry later", what);
 }
 
-/* Maps a failed repository call to its one HTTP answer. */
-static int db_failure(const struct http_req *req, struct http_resp *resp, enum db_status st)
-{
-	if (st == DB_UNAVAILABLE)
-		return unavailable(resp, "Database");
-	log_msg(LOG_ERROR, req->request_id, "database error: %s", db_last_error()->message);
-	return http_error(resp, 500, "Internal Server Error");
-}
-
-/* Parses the {order_id} path parameter into *id. Returns 0, or the HTTP status already filled
- * into resp: 404 for an integer that cannot be an order id (0, negative: as the catalog answers
- * for /books/{id}), 422 (with the input) for anything that is not a 64-bit integer. */
+/* The {order_id} path parameter: an integer below 1 cannot be an order (404, as the catalog
+ * answers for a missing book), anything else that is not an integer is a 422. */
 static int path_id(const struct http_req *req, struct http_resp *resp, long long *id)
 {
-	const char *raw = req->nparams >= 1 ? req->params[0] : NULL;
-	long long any = 0;
-	json_t *errors, *input;
-
-	if (order_parse_id(raw, id) == 0)
-		return 0;
-	if (raw != NULL && valid_parse_ll(raw, LLONG_MIN, LLONG_MAX, &any) == 0)
-		return http_error(resp, 404, "Order not found");
-	errors = json_array();
-	input = raw != NULL ? json_string(raw) : NULL;
-	valid_error(errors, "int_parsing", "path", "order_id",
-		    "Input should be a valid integer, unable to parse string as an integer", input);
-	json_decref(input);
-	return http_validation_error(resp, errors);
+	return app_path_id(req, resp, 0, "order_id", 1, "Order not found", id);
 }
 
 static int order_created(const struct http_req *req, struct http_resp *resp,
@@ -116,11 +88,13 @@ static int saga_answer(struct http_resp *resp, const struct http_req *req,
 	case SAGA_CONCURRENT_CHANGE:
 		return http_error(resp, 409, "Order %lld is being changed concurrently, retry", id);
 	case SAGA_DB_UNAVAILABLE:
-		return unavailable(resp, "Database");
+		return app_db_failure(req, resp, DB_UNAVAILABLE);
+	case SAGA_DB_CONFLICT:
+		return app_db_failure(req, resp, DB_CHECK);
 	case SAGA_DB_ERROR:
 		break;
 	}
-	return http_error(resp, 500, "Internal Server Error");
+	return app_db_failure(req, resp, DB_ERROR);
 }
 
 int order_http_create(struct http_req *req, struct http_resp *resp)
@@ -179,7 +153,7 @@ int order_http_list(struct http_req *req, struct http_resp *resp)
 	}
 	st = order_repo_list(app_pool(req), &f, &total, &items, &n);
 	if (st != DB_OK) {
-		rc = db_failure(req, resp, st);
+		rc = app_db_failure(req, resp, st);
 		goto out;
 	}
 	arr = json_array();
@@ -208,7 +182,7 @@ int order_http_get(struct http_req *req, struct http_resp *resp)
 	if (st == DB_NOT_FOUND)
 		rc = http_error(resp, 404, "Order not found");
 	else if (st != DB_OK)
-		rc = db_failure(req, resp, st);
+		rc = app_db_failure(req, resp, st);
 	else
 		rc = http_json(resp, 200, order_to_json(&o));
 out:
@@ -265,7 +239,7 @@ int order_http_get_book(struct http_req *req, struct http_resp *resp)
 		goto out;
 	}
 	if (st != DB_OK) {
-		rc = db_failure(req, resp, st);
+		rc = app_db_failure(req, resp, st);
 		goto out;
 	}
 	cs = app_saga(req)->catalog->get_book(o.book_id, req->request_id, &book);

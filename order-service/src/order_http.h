@@ -1,17 +1,11 @@
 /* order_http.h - the HTTP handlers of the order service. Each parses and validates the request,
  * calls the saga (order_saga.h) or order_repo for reads, maps the outcome to one answer and
- * returns the HTTP status (see http.h). */
+ * returns the HTTP status (see http.h). req->app is the struct app of common/app.h; its service
+ * is the struct order_saga the saga steps run on (main.c). */
 #ifndef ORDER_HTTP_H
 #define ORDER_HTTP_H
 
 #include "common/http.h"
-#include "order_saga.h"
-
-/* The app pointer handed to http_server_start: what the handlers need (the saga's pool serves
- * the plain reads too). */
-struct order_app {
-	struct order_saga saga;
-};
 
 /* POST /orders: the saga (docs/consistency.md). 201 order + Location; 409 insufficient stock or
  * an Idempotency-Key in progress; 422 validation / unknown book / key reused with another body;

@@ -1,6 +1,8 @@
 /* order_repo.c - the order service's SQL (see order_repo.h). */
 #include "order_repo.h"
 
+#include <libpq-fe.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,26 +156,13 @@ void order_repo_stmts(const struct db_stmt **stmts, size_t *n)
 	*n = NFIXED + 2 * LIST_VARIANTS;
 }
 
-static char *dup_or_null(const PGresult *r, int row, int col)
-{
-	char *s;
-
-	if (PQgetisnull(r, row, col))
-		return NULL;
-	s = strdup(PQgetvalue(r, row, col));
-	if (s == NULL) {
-		log_msg(LOG_ERROR, NULL, "out of memory");
-		abort();
-	}
-	return s;
-}
-
+/* An integer column (0 for SQL NULL: only nullable columns can be NULL, and there 0 means none). */
 static long long ll_value(const PGresult *r, int row, int col)
 {
 	long long v = 0;
 
-	if (!PQgetisnull(r, row, col))
-		v = strtoll(PQgetvalue(r, row, col), NULL, 10);
+	if (db_col_ll(r, row, col, LLONG_MIN, LLONG_MAX, &v) != 0)
+		v = 0;
 	return v;
 }
 
@@ -183,16 +172,16 @@ static void row_to_order(const PGresult *r, int row, struct order *o)
 	memset(o, 0, sizeof *o);
 	o->id = ll_value(r, row, 0);
 	o->book_id = ll_value(r, row, 1);
-	o->book_title = dup_or_null(r, row, 2);
-	o->customer_name = dup_or_null(r, row, 3);
-	o->customer_email = dup_or_null(r, row, 4);
+	o->book_title = db_col_dup(r, row, 2);
+	o->customer_name = db_col_dup(r, row, 3);
+	o->customer_email = db_col_dup(r, row, 4);
 	o->quantity = (int)ll_value(r, row, 5);
-	o->unit_price = dup_or_null(r, row, 6);
-	o->total_price = dup_or_null(r, row, 7);
+	o->unit_price = db_col_dup(r, row, 6);
+	o->total_price = db_col_dup(r, row, 7);
 	o->status = order_status_parse(PQgetvalue(r, row, 8));
-	o->created_at = dup_or_null(r, row, 9);
-	o->updated_at = dup_or_null(r, row, 10);
-	o->reservation_id = dup_or_null(r, row, 11);
+	o->created_at = db_col_dup(r, row, 9);
+	o->updated_at = db_col_dup(r, row, 10);
+	o->reservation_id = db_col_dup(r, row, 11);
 	o->stock_released = strcmp(PQgetvalue(r, row, 12), "t") == 0;
 }
 

@@ -7,6 +7,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "order_repo.h"
@@ -46,28 +47,25 @@ const char *saga_outcome_name(enum saga_outcome o)
 		return "concurrent_change";
 	case SAGA_DB_UNAVAILABLE:
 		return "db_unavailable";
+	case SAGA_DB_CONFLICT:
+		return "db_conflict";
 	case SAGA_DB_ERROR:
 		return "db_error";
 	}
 	return "unknown";
 }
 
-/* The outcome of a failed repository call; anything but "unavailable" is logged here, while
- * db_last_error() still describes it. */
+/* The outcome of a failed repository call, by the classes of common/app.h's one table
+ * (app_db_failure answers and logs it; recovery, which answers no one, logs it here at debug). */
 static enum saga_outcome db_outcome(enum db_status st, const char *request_id)
 {
+	log_msg(LOG_DEBUG, request_id, "saga: database status %d (sqlstate %s): %s", (int)st,
+		db_last_error()->sqlstate, db_last_error()->message);
 	if (st == DB_UNAVAILABLE)
 		return SAGA_DB_UNAVAILABLE;
-	log_msg(LOG_ERROR, request_id, "database error: %s", db_last_error()->message);
+	if (st == DB_CONFLICT || st == DB_FK || st == DB_CHECK)
+		return SAGA_DB_CONFLICT;
 	return SAGA_DB_ERROR;
-}
-
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* 32 random hex digits from the kernel's CSPRNG (the unguessable part of a reservation id; the
@@ -131,7 +129,7 @@ static void undo_intent(const struct order_saga *s, long long id, const char *re
 {
 	enum catalog_status cs = CATALOG_UNAVAILABLE;
 
-	if (mono_ms() - reserve_ms < s->catalog_timeout_ms) {
+	if (clock_mono_ms() - reserve_ms < s->catalog_timeout_ms) {
 		cs = s->catalog->release_once(reservation_id, request_id);
 		if (cs == CATALOG_OK) {
 			if (order_repo_discard_intent(s->pool, id) != DB_OK)
@@ -160,7 +158,7 @@ static enum saga_outcome reserve_and_finalize(const struct order_saga *s,
 	enum saga_outcome oc;
 	enum catalog_status cs;
 	enum db_status st;
-	long long reserve_ms = mono_ms();
+	long long reserve_ms = clock_mono_ms();
 	bool retried = false;
 
 	cs = s->catalog->reserve(reservation_id, in->book_id, in->quantity, request_id, &book,

@@ -39,7 +39,8 @@ enum saga_outcome {
 	SAGA_INVALID_TRANSITION,   /* set_status: *out is the order as read (its status) -> 409 */
 	SAGA_CONCURRENT_CHANGE,    /* set_status: the status kept changing under us -> 409 */
 	SAGA_DB_UNAVAILABLE,       /* -> 503 with Retry-After */
-	SAGA_DB_ERROR,             /* any other database failure, already logged -> 500 */
+	SAGA_DB_CONFLICT,          /* a constraint or data error the checks did not foresee -> 409 */
+	SAGA_DB_ERROR,             /* any other database failure -> 500 */
 };
 
 /* A short name for logs and tests ("created", "db_unavailable"...). Static string. */

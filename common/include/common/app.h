@@ -30,6 +30,8 @@ struct app {
 	struct cfg_common cfg;      /* the common settings (PORT, DB_*, LOG_LEVEL, ...) */
 	const char *migrations_dir; /* MIGRATIONS_DIR; NULL = the default */
 	struct db_pool *pool;       /* the service's pool (lives from before init to the end) */
+	void *service;              /* the service's own state for its handlers (e.g. the order
+				       saga), set by spec->init; NULL when there is none */
 };
 
 /* A background thread that lives as long as the server: started after spec->init, stopped
@@ -59,9 +61,6 @@ struct app_spec {
 	void (*cleanup)(struct app *app);
 	const struct app_worker *workers;
 	size_t nworkers;
-	/* The pointer handlers receive in req->app; NULL means the struct app itself (then
-	 * app_pool() works). A service whose handlers still keep their own struct sets it. */
-	void *http_app;
 };
 
 /* The whole life of a daemon (see the top of this file). Returns the process exit status: 0 after
@@ -71,6 +70,8 @@ int app_main(const struct app_spec *spec, int argc, char **argv);
 
 /* The pool behind a request served by app_main (req->app is the struct app). */
 struct db_pool *app_pool(const struct http_req *req);
+/* The service's own state behind a request (struct app.service). */
+void *app_service(const struct http_req *req);
 
 /* The ONE answer for a failed database call (DECISIONS.md, "Database errors -> HTTP"), per
  * the db_status that db.c's SQLSTATE table gives:

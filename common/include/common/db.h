@@ -12,9 +12,6 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-/* Transitional: order_repo.c still gets libpq through this header; remove once it includes
- * <libpq-fe.h> itself (after the order saga branch lands). */
-#include <libpq-fe.h>
 
 enum db_status {
 	DB_OK,
