@@ -98,44 +98,10 @@ out:
 	return rc;
 }
 
-/* Copies the first row of a finished statement into *out: DB_OK, DB_NOT_FOUND for no row, or
- * DB_ERROR for an unreadable row. Clears res. */
-static enum db_status one_book(PGresult *res, struct book *out)
+/* The db_row_fn of every single-book statement (the columns start at 0). */
+static int book_row(const PGresult *res, int row, void *out)
 {
-	enum db_status st = DB_OK;
-
-	if (PQntuples(res) == 0)
-		st = DB_NOT_FOUND;
-	else if (book_from_row(res, 0, 0, out) != 0)
-		st = DB_ERROR;
-	PQclear(res);
-	return st;
-}
-
-/* Runs stmt and, when it returned a row, copies it into *out. DB_NOT_FOUND for no row. */
-static enum db_status run_one(struct db_pool *pool, const char *stmt, int n,
-			      const char *const *values, bool idempotent, struct book *out)
-{
-	PGresult *res = NULL;
-	enum db_status st;
-
-	st = db_exec(pool, stmt, n, values, &res, idempotent);
-	if (st != DB_OK)
-		return st;
-	return one_book(res, out);
-}
-
-/* The same on a checked-out connection. */
-static enum db_status run_one_on(struct db_conn *conn, const char *stmt, int n,
-				 const char *const *values, struct book *out)
-{
-	PGresult *res = NULL;
-	enum db_status st;
-
-	st = db_run(conn, stmt, n, values, &res);
-	if (st != DB_OK)
-		return st;
-	return one_book(res, out);
+	return book_from_row(res, row, 0, out);
 }
 
 enum db_status book_repo_get_on(struct db_conn *conn, long long id, struct book *out)
@@ -144,7 +110,7 @@ enum db_status book_repo_get_on(struct db_conn *conn, long long id, struct book 
 	const char *values[1] = { idtext };
 
 	snprintf(idtext, sizeof(idtext), "%lld", id);
-	return run_one_on(conn, "book_get", 1, values, out);
+	return db_run_row(conn, "book_get", 1, values, book_row, out);
 }
 
 enum db_status book_repo_take_stock_on(struct db_conn *conn, long long id, long long quantity,
@@ -156,7 +122,7 @@ enum db_status book_repo_take_stock_on(struct db_conn *conn, long long id, long 
 
 	snprintf(idtext, sizeof(idtext), "%lld", id);
 	snprintf(qtext, sizeof(qtext), "%lld", quantity);
-	return run_one_on(conn, "book_take_stock", 2, values, out);
+	return db_run_row(conn, "book_take_stock", 2, values, book_row, out);
 }
 
 enum db_status book_repo_get(struct db_pool *pool, long long id, struct book *out)
@@ -165,7 +131,7 @@ enum db_status book_repo_get(struct db_pool *pool, long long id, struct book *ou
 	const char *values[1] = { idtext };
 
 	snprintf(idtext, sizeof(idtext), "%lld", id);
-	return run_one(pool, "book_get", 1, values, true, out);
+	return db_exec_row(pool, "book_get", 1, values, true, book_row, out);
 }
 
 enum db_status book_repo_create(struct db_pool *pool, const struct book_input *in,
@@ -183,7 +149,7 @@ enum db_status book_repo_create(struct db_pool *pool, const struct book_input *i
 	values[3] = price;
 	values[4] = quantity;
 	values[5] = in->has_description ? in->description : NULL;
-	return run_one(pool, "book_insert", 6, values, false, out);
+	return db_exec_row(pool, "book_insert", 6, values, false, book_row, out);
 }
 
 enum db_status book_repo_update(struct db_pool *pool, long long id, const struct book_input *in,
@@ -206,7 +172,7 @@ enum db_status book_repo_update(struct db_pool *pool, long long id, const struct
 	values[6] = in->has_quantity ? quantity : NULL;
 	values[7] = in->has_description ? "true" : "false";
 	values[8] = in->has_description ? in->description : NULL;
-	return run_one(pool, "book_update", 9, values, false, out);
+	return db_exec_row(pool, "book_update", 9, values, false, book_row, out);
 }
 
 enum db_status book_repo_delete(struct db_pool *pool, long long id)

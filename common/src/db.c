@@ -633,3 +633,34 @@ int db_col_ll(const PGresult *res, int row, int col, long long min, long long ma
 		return -1;
 	return valid_parse_ll(PQgetvalue(res, row, col), min, max, out);
 }
+
+/* The first row of a finished result into out; clears res. */
+static enum db_status db_first_row(PGresult *res, db_row_fn read, void *out)
+{
+	enum db_status st = DB_OK;
+
+	if (PQntuples(res) == 0)
+		st = DB_NOT_FOUND;
+	else if (read(res, 0, out) != 0)
+		st = DB_ERROR;
+	PQclear(res);
+	return st;
+}
+
+enum db_status db_exec_row(struct db_pool *pool, const char *stmt, int nparams,
+			   const char *const *values, bool idempotent, db_row_fn read, void *out)
+{
+	PGresult *res = NULL;
+	enum db_status st = db_exec(pool, stmt, nparams, values, &res, idempotent);
+
+	return st == DB_OK ? db_first_row(res, read, out) : st;
+}
+
+enum db_status db_run_row(struct db_conn *conn, const char *stmt, int nparams,
+			  const char *const *values, db_row_fn read, void *out)
+{
+	PGresult *res = NULL;
+	enum db_status st = db_run(conn, stmt, nparams, values, &res);
+
+	return st == DB_OK ? db_first_row(res, read, out) : st;
+}

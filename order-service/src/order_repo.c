@@ -185,24 +185,13 @@ static void row_to_order(const PGresult *r, int row, struct order *o)
 	o->stock_released = strcmp(PQgetvalue(r, row, 12), "t") == 0;
 }
 
-/* Runs stmt and, when it returned a row, copies it into out (DB_NOT_FOUND otherwise). */
-static enum db_status run_one_order(struct db_pool *pool, const char *stmt, int nparams,
-				    const char *const *values, struct order *out, bool idempotent)
+/* The db_row_fn of every single-order statement. */
+static int order_row(const PGresult *r, int row, void *out)
 {
-	PGresult *r = NULL;
-	enum db_status st;
-
-	st = db_exec(pool, stmt, nparams, values, &r, idempotent);
-	if (st != DB_OK)
-		goto out;
-	if (PQntuples(r) != 1 || PQnfields(r) != ORDER_NCOLS) {
-		st = DB_NOT_FOUND;
-		goto out;
-	}
-	row_to_order(r, 0, out);
-out:
-	PQclear(r);
-	return st;
+	if (PQnfields(r) != ORDER_NCOLS)
+		return -1;
+	row_to_order(r, row, out);
+	return 0;
 }
 
 /* Runs a command and reports DB_NOT_FOUND when it touched no row. */
@@ -270,7 +259,7 @@ enum db_status order_repo_finalize(struct db_pool *pool, long long id, const cha
 	v[3] = total_price;
 	v[4] = idempotency_key;
 	/* Idempotent: a second run finds no 'reserving' intent any more. */
-	return run_one_order(pool, "order_finalize", 5, v, out, false);
+	return db_exec_row(pool, "order_finalize", 5, v, false, order_row, out);
 }
 
 enum db_status order_repo_discard_intent(struct db_pool *pool, long long id)
@@ -297,7 +286,7 @@ enum db_status order_repo_get(struct db_pool *pool, long long id, struct order *
 	const char *v[1] = { ids };
 
 	(void)snprintf(ids, sizeof ids, "%lld", id);
-	return run_one_order(pool, "order_get", 1, v, out, true);
+	return db_exec_row(pool, "order_get", 1, v, true, order_row, out);
 }
 
 enum db_status order_repo_list(struct db_pool *pool, const struct order_filter *f,
@@ -372,7 +361,7 @@ enum db_status order_repo_set_status(struct db_pool *pool, long long id, enum or
 	v[1] = order_status_name(from);
 	v[2] = order_status_name(to);
 	/* Conditional on the old status, so running it twice cannot move twice. */
-	return run_one_order(pool, "order_set_status", 3, v, out, false);
+	return db_exec_row(pool, "order_set_status", 3, v, false, order_row, out);
 }
 
 enum db_status order_repo_mark_released(struct db_pool *pool, long long id)

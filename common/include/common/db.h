@@ -80,6 +80,17 @@ enum db_status db_run_sql(struct db_conn *conn, const char *sql, struct pg_resul
 enum db_status db_exec(struct db_pool *pool, const char *stmt, int nparams,
 		       const char *const *values, struct pg_result **res, bool idempotent);
 
+/* Copies row `row` of a result into out (a repo's row reader). Returns 0, or -1 when a value
+ * cannot be read (out is then left empty). */
+typedef int (*db_row_fn)(const struct pg_result *res, int row, void *out);
+/* db_exec / db_run for a statement that returns at most one row, copied with read: DB_OK with
+ * *out filled, DB_NOT_FOUND when no row came back, DB_ERROR when read failed, or the failure.
+ * The result never reaches the caller. */
+enum db_status db_exec_row(struct db_pool *pool, const char *stmt, int nparams,
+			   const char *const *values, bool idempotent, db_row_fn read, void *out);
+enum db_status db_run_row(struct db_conn *conn, const char *stmt, int nparams,
+			  const char *const *values, db_row_fn read, void *out);
+
 /* Column copies for the repo files. db_col_dup: a malloc'd copy of the value (aborts when out of
  * memory), NULL for SQL NULL. db_col_ll: 0 with the integer in *out when the value is a decimal
  * integer in [min, max]; -1 for SQL NULL or anything else. */
