@@ -82,12 +82,22 @@ static int app_statements(const struct app_spec *spec, struct db_pool_config *pc
 /* Serves until SIGTERM/SIGINT, then drains. Returns 0, or 1 if the server could not start. */
 static int app_serve(struct app *app)
 {
+	static struct http_route admin[APP_ADMIN_MAX_ROUTES] = { OPS_ADMIN_ROUTES };
 	const struct app_spec *spec = app->spec;
 	struct http_server_config hc;
 	struct http_server *srv;
+	size_t nadmin = 3;
 	int sig;
 
+	for (size_t i = 0; i < spec->nadmin_routes; i++) {
+		if (nadmin == APP_ADMIN_MAX_ROUTES) {
+			log_msg(LOG_ERROR, NULL, "more than %d admin routes", APP_ADMIN_MAX_ROUTES);
+			return 1;
+		}
+		admin[nadmin++] = spec->admin_routes[i];
+	}
 	memset(&hc, 0, sizeof(hc));
+	hc.host = app->cfg.host;
 	hc.port = app->cfg.port;
 	hc.threads = app->cfg.http_threads;
 	hc.max_body = (size_t)app->cfg.max_body_bytes;
@@ -95,6 +105,14 @@ static int app_serve(struct app *app)
 	hc.routes = spec->routes;
 	hc.nroutes = spec->nroutes;
 	hc.app = app;
+	hc.base_path = app->cfg.base_path;
+	hc.max_connections = app->cfg.max_connections;
+	hc.max_connections_per_ip = app->cfg.max_connections_per_ip;
+	hc.request_timeout_s = app->cfg.request_timeout_s;
+	hc.pre_body = spec->pre_body;
+	hc.admin_port = app->cfg.admin_port;
+	hc.admin_routes = admin;
+	hc.nadmin_routes = nadmin;
 	srv = http_server_start(&hc);
 	if (srv == NULL)
 		return 1;

@@ -4,7 +4,10 @@
  * default applies. */
 #include "common/config.h"
 
+#include "common/http.h"
 #include "common/log.h"
+
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <stdbool.h>
@@ -152,6 +155,30 @@ static int cfg_apply(const struct cfg_var *v, const char *text, bool from_env, c
 			return -1;
 		}
 		*(const char **)v->dest = cfg_strip_slash(text);
+		return 0;
+	case CFG_HOST: {
+		unsigned char addr[16];
+
+		if (text == NULL || (inet_pton(AF_INET, text, addr) != 1 &&
+				     inet_pton(AF_INET6, text, addr) != 1)) {
+			snprintf(err, errlen, "%s: \"%.64s\"%s is not an IPv4 or IPv6 address",
+				 v->name, text != NULL ? text : "", src);
+			return -1;
+		}
+		*(const char **)v->dest = text;
+		return 0;
+	}
+	case CFG_BASE_PATH:
+		if (text == NULL)
+			text = "";
+		if (http_base_path_valid(text) != 0) {
+			snprintf(err, errlen,
+				 "%s: \"%.128s\"%s must be empty or start with '/' and not end with "
+				 "'/' (segments of letters, digits, '.', '_', '~', '-')",
+				 v->name, text, src);
+			return -1;
+		}
+		*(const char **)v->dest = text;
 		return 0;
 	case CFG_LOG_LEVEL:
 		if (text == NULL || log_parse_level(text, &level) != 0) {

@@ -1,14 +1,22 @@
 /* http.c - the HTTP server over libmicrohttpd (see http.h). The only file that calls it.
  *
  * Request life cycle (libmicrohttpd calls on_request several times per request):
- *   1. after the headers: allocate the request context, pick the request id, count the request
- *      as in flight. Nothing is queued here (queuing now would cost keep-alive in 0.9.75), except
- *      an early 413 when Content-Length already exceeds max_body.
- *   2. zero or more calls with body chunks: appended to a capped buffer; past the cap the rest is
- *      drained and discarded, and the answer is 413.
- *   3. the final call: route, run the handler, serialise, queue, log the access line, count it.
+ *   1. after the headers (first_call): allocate the request context, pick the request id, count
+ *      the request as in flight, check the framing (one 400 and close), and take the decisions
+ *      that need no body: 413 for a declared Content-Length over max_body, the pre_body hook.
+ *      Nothing else is queued here (queuing now would cost keep-alive in 0.9.75); an early
+ *      decision is sent at once only to a client that waits for "100 Continue".
+ *   2. zero or more calls with body chunks: appended to a capped buffer, or, once an answer is
+ *      decided (or the cap is passed: 413), read and discarded up to 16 x max_body.
+ *   3. the final call: route, run the handler (or take the early answer), serialise, queue, log
+ *      the access line, count it.
  * The context is freed in on_completed, the only callback that also runs when a client goes away
- * mid-request. */
+ * mid-request.
+ *
+ * Connections: each has a record (struct http_conn, from NOTIFY_CONNECTION STARTED to CLOSED) with
+ * the deadline of the request it is receiving. The reaper thread shutdown()s the socket of every
+ * connection past its deadline; libmicrohttpd then sees the end of the stream and closes it in
+ * its own thread (close() from another thread could hit a reused descriptor). */
 #include "common/http.h"
 
 #include "common/buf.h"
@@ -17,8 +25,10 @@
 #include "common/metrics.h"
 #include "common/utf8.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -35,21 +45,59 @@
 
 #define HTTP_PATH_STACK 256
 #define HTTP_ALLOW_MAX 128
+#define HTTP_DRAIN_FACTOR 16ULL        /* an early answer drains up to this x max_body */
+#define HTTP_DEFAULT_MAX_CONNECTIONS 512
+#define HTTP_DEFAULT_REQUEST_TIMEOUT_S 10
+#define HTTP_ADMIN_MAX_CONNECTIONS 32
+#define HTTP_REAPER_TICK_MS 100
+
+struct http_server;
+
+/* One listening daemon: the API or the admin one. */
+struct http_listener {
+	struct http_server *srv;
+	struct MHD_Daemon *daemon;
+	const struct http_route *routes;
+	size_t nroutes;
+	const char *base_path; /* "" = none */
+	const char *name;      /* "api" or "admin", for logs */
+};
+
+/* One TCP connection, from NOTIFY_CONNECTION STARTED to CLOSED; on srv->conns. */
+struct http_conn {
+	struct http_conn *prev, *next;
+	int fd;
+	unsigned requests;         /* requests completed on it (its worker thread only) */
+	atomic_llong deadline_ms;  /* CLOCK_MONOTONIC ms by which the request must be in; 0 = none */
+	int reaped;                /* under srv->conns_lock */
+};
 
 struct http_server {
-	struct MHD_Daemon *daemon;
+	struct http_listener api;
+	struct http_listener admin; /* admin.daemon NULL when there is none */
 	struct http_server_config cfg;
 	atomic_int inflight; /* requests between their first callback and on_completed */
 	atomic_int draining; /* set by http_server_stop: responses then carry Connection: close */
 	atomic_int serving;  /* set once the daemon runs (libmicrohttpd messages drop to debug) */
+	pthread_mutex_t conns_lock;
+	struct http_conn *conns;
+	pthread_mutex_t stop_lock;
+	pthread_cond_t stop_cond;
+	int stopping; /* under stop_lock */
+	pthread_t reaper;
+	int reaper_started;
 };
 
 /* Per-request state, from the first callback to on_completed. */
 struct http_ctx {
 	long long start_ns; /* clock_mono_ns() at the first callback */
 	struct buf body;
-	int too_large; /* the body passed max_body: drained, answered 413 */
-	int answered;  /* a response was queued */
+	unsigned long long seen; /* body bytes received so far */
+	int early_status;        /* decided before the body was read: 413, or pre_body's */
+	struct http_resp early_resp;
+	int close_after;         /* answer with Connection: close */
+	int answered;            /* a response was queued */
+	struct http_conn *rec;   /* the connection's record, or NULL */
 	char request_id[HTTP_REQUEST_ID_MAX + 1];
 };
 
@@ -276,13 +324,20 @@ void http_location(const struct http_req *req, struct http_resp *resp, const cha
 {
 	char path[512];
 	char value[sizeof(((struct http_header_kv *)0)->value)];
-	const char *prefix = http_header(req, "X-Forwarded-Prefix");
+	const struct http_server *srv = req->srv_;
+	const char *prefix = NULL;
 	size_t plen = 0;
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(path, sizeof(path), fmt, ap);
 	va_end(ap);
+	/* With a configured base path the service owns its public URLs: a proxy header cannot
+	 * redirect them. Without one, a prefix-stripping proxy may name its prefix. */
+	if (srv != NULL && srv->cfg.base_path[0] != '\0')
+		prefix = req->base_path != NULL ? req->base_path : "";
+	else
+		prefix = http_header(req, "X-Forwarded-Prefix");
 	if (prefix_sane(prefix)) {
 		plen = strlen(prefix);
 		while (plen > 0 && prefix[plen - 1] == '/')
@@ -430,7 +485,7 @@ static enum MHD_Result send_response(struct http_server *srv, struct MHD_Connect
 	for (i = 0; i < resp->nheaders && i < HTTP_MAX_HEADERS; i++)
 		if (resp->headers[i].name[0] != '\0')
 			MHD_add_response_header(r, resp->headers[i].name, resp->headers[i].value);
-	if (atomic_load_explicit(&srv->draining, memory_order_relaxed))
+	if (ctx->close_after || atomic_load_explicit(&srv->draining, memory_order_relaxed))
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	ret = MHD_queue_response(conn, (unsigned)status, r);
 	ctx->answered = 1;
@@ -545,54 +600,114 @@ static int check_utf8_input(const struct http_req *req, struct http_resp *resp)
 	return 0;
 }
 
-/* Routes and answers the request. early_413: Content-Length was already too large. */
-static enum MHD_Result dispatch(struct http_server *srv, struct MHD_Connection *conn,
-				struct http_ctx *ctx, const char *url, const char *method,
-				int early_413)
+/* ---- routing ----------------------------------------------------------------------------- */
+
+static long long now_ms(void)
 {
-	char stack_path[HTTP_PATH_STACK];
-	char *path = stack_path;
+	return clock_mono_ms();
+}
+
+/* A path copy that the router may cut: on the stack when it fits. */
+struct path_copy {
+	char stack[HTTP_PATH_STACK];
+	char *p;
+};
+
+static char *path_copy_make(struct path_copy *pc, const char *url)
+{
+	size_t ulen = strlen(url);
+
+	pc->p = pc->stack;
+	if (ulen >= sizeof(pc->stack)) {
+		pc->p = malloc(ulen + 1);
+		if (pc->p == NULL) {
+			log_msg(LOG_ERROR, NULL, "out of memory");
+			abort();
+		}
+	}
+	memcpy(pc->p, url, ulen + 1);
+	return pc->p;
+}
+
+static void path_copy_free(struct path_copy *pc)
+{
+	if (pc->p != pc->stack)
+		free(pc->p);
+}
+
+/* Matches url against the listener's routes, honouring the base path: under it only public
+ * routes (the prefix stripped), elsewhere only internal ones. Fills req->params/nparams and
+ * req->base_path; pc holds the cut path the params point into (path_copy_free after use). */
+static enum http_match route_url(const struct http_listener *lst, const char *url,
+				 const char *method, struct path_copy *pc, struct http_req *req,
+				 const struct http_route **route, char *allow)
+{
+	const char *bp = lst->base_path;
+	size_t bplen = strlen(bp);
+	enum http_route_filter filter = HTTP_ROUTES_ALL;
+	const char *sub = url;
+
+	req->base_path = "";
+	if (bplen > 0) {
+		if (strncmp(url, bp, bplen) == 0 && (url[bplen] == '/' || url[bplen] == '\0')) {
+			sub = url[bplen] == '\0' ? "/" : url + bplen;
+			filter = HTTP_ROUTES_PUBLIC;
+			req->base_path = bp;
+		} else {
+			filter = HTTP_ROUTES_INTERNAL;
+		}
+	}
+	return http_route_match_filtered(lst->routes, lst->nroutes, filter, method,
+					 path_copy_make(pc, sub), route, req->params, &req->nparams,
+					 allow, HTTP_ALLOW_MAX);
+}
+
+/* The fields of req every handler (and pre_body) sees. */
+static void req_fill(struct http_listener *lst, struct http_ctx *ctx, const char *url,
+		     const char *method, const struct http_route *route, struct http_req *req)
+{
+	req->method = method;
+	req->path = url;
+	req->route = route->pattern;
+	req->request_id = ctx->request_id;
+	req->body = ctx->body.data != NULL ? ctx->body.data : "";
+	req->body_len = ctx->body.len;
+	req->app = lst->srv->cfg.app;
+	req->srv_ = lst->srv;
+}
+
+/* Routes and answers the request, or sends the answer decided before the body. */
+static enum MHD_Result dispatch(struct http_listener *lst, struct MHD_Connection *conn,
+				struct http_ctx *ctx, const char *url, const char *method)
+{
+	struct http_server *srv = lst->srv;
+	struct path_copy pc;
 	char allow[HTTP_ALLOW_MAX];
 	const struct http_route *route = NULL;
 	struct http_req req;
 	struct http_resp resp;
 	struct kv_list query, headers;
 	const char *label = "unmatched";
-	size_t ulen = strlen(url);
 	enum http_match m;
 	enum MHD_Result ret;
 	int status;
 
 	memset(&req, 0, sizeof(req));
 	memset(&resp, 0, sizeof(resp));
-	if (ulen >= sizeof(stack_path)) {
-		path = malloc(ulen + 1);
-		if (path == NULL) {
-			log_msg(LOG_ERROR, ctx->request_id, "out of memory");
-			abort();
-		}
-	}
-	memcpy(path, url, ulen + 1);
-	m = http_route_match(srv->cfg.routes, srv->cfg.nroutes, method, path, &route, req.params,
-			     &req.nparams, allow, sizeof(allow));
+	m = route_url(lst, url, method, &pc, &req, &route, allow);
 	if (m == HTTP_MATCH_FOUND)
 		label = route->pattern;
-	if (early_413 || (m == HTTP_MATCH_FOUND && ctx->too_large)) {
-		status = http_error(&resp, 413, "Request body too large (limit %zu bytes)",
-				    srv->cfg.max_body);
+	if (ctx->early_status != 0) {
+		status = ctx->early_status;
+		resp = ctx->early_resp;
+		memset(&ctx->early_resp, 0, sizeof(ctx->early_resp));
 	} else if (m == HTTP_MATCH_NOT_FOUND) {
 		status = http_error(&resp, 404, "Not Found");
 	} else if (m == HTTP_MATCH_BAD_METHOD) {
 		status = http_error(&resp, 405, "Method Not Allowed");
 		http_resp_header(&resp, "Allow", allow);
 	} else {
-		req.method = method;
-		req.path = url;
-		req.route = route->pattern;
-		req.request_id = ctx->request_id;
-		req.body = ctx->body.data != NULL ? ctx->body.data : "";
-		req.body_len = ctx->body.len;
-		req.app = srv->cfg.app;
+		req_fill(lst, ctx, url, method, route, &req);
 		kv_read(conn, MHD_GET_ARGUMENT_KIND, &query);
 		kv_read(conn, MHD_HEADER_KIND, &headers);
 		req.query = query.v;
@@ -606,9 +721,173 @@ static enum MHD_Result dispatch(struct http_server *srv, struct MHD_Connection *
 		kv_free(&headers);
 	}
 	ret = send_response(srv, conn, ctx, &resp, status, method, url, label);
-	if (path != stack_path)
-		free(path);
+	path_copy_free(&pc);
 	return ret;
+}
+
+/* ---- framing and early answers ----------------------------------------------------------- */
+
+struct framing_scan {
+	const char *cl;  /* the first Content-Length value */
+	int cl_conflict; /* another Content-Length differs from it (or is not a number) */
+	int te_count;
+};
+
+/* Strict decimal, at most 19 digits (fits unsigned long long). 0 or -1. */
+static int parse_length(const char *s, unsigned long long *out)
+{
+	unsigned long long v = 0;
+	size_t n = 0;
+
+	while (s[n] >= '0' && s[n] <= '9') {
+		if (n >= 19)
+			return -1;
+		v = v * 10 + (unsigned long long)(s[n] - '0');
+		n++;
+	}
+	if (n == 0 || s[n] != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static enum MHD_Result framing_scan_one(void *cls, enum MHD_ValueKind kind, const char *key,
+					const char *value)
+{
+	struct framing_scan *fs = cls;
+
+	(void)kind;
+	if (key == NULL)
+		return MHD_YES;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+		unsigned long long a, b;
+
+		if (fs->cl == NULL) {
+			fs->cl = value != NULL ? value : "";
+		} else if (value == NULL || parse_length(value, &b) != 0 ||
+			   parse_length(fs->cl, &a) != 0 || a != b) {
+			fs->cl_conflict = 1;
+		}
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		fs->te_count++;
+	}
+	return MHD_YES;
+}
+
+/* The framing rules libmicrohttpd 0.9.75 does not enforce at strictness 0 (it lets the first
+ * Content-Length win, waits forever on an unknown coding, accepts HTTP/1.1 without Host).
+ * Returns 0, or 400 with resp filled. */
+static int framing_check(struct MHD_Connection *conn, const char *version,
+			 struct http_resp *resp)
+{
+	struct framing_scan fs;
+	const char *te;
+
+	memset(&fs, 0, sizeof(fs));
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, framing_scan_one, &fs);
+	te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	if (fs.cl_conflict)
+		return http_error(resp, 400, "Bad Request: conflicting Content-Length headers");
+	if (fs.te_count > 1 || (te != NULL && strcasecmp(te, "chunked") != 0))
+		return http_error(resp, 400, "Bad Request: unsupported Transfer-Encoding (only "
+					     "\"chunked\" is accepted)");
+	if (te != NULL && fs.cl != NULL)
+		return http_error(resp, 400, "Bad Request: both Transfer-Encoding and "
+					     "Content-Length");
+	if (version != NULL && strcmp(version, MHD_HTTP_VERSION_1_1) == 0 &&
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST) == NULL)
+		return http_error(resp, 400, "Bad Request: HTTP/1.1 request without Host header");
+	return 0;
+}
+
+static int expects_continue(struct MHD_Connection *conn)
+{
+	const char *e = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+
+	return e != NULL && strcasecmp(e, "100-continue") == 0;
+}
+
+/* Sends ctx's early answer now and closes the connection after it. */
+static enum MHD_Result answer_now(struct http_listener *lst, struct MHD_Connection *conn,
+				  struct http_ctx *ctx, const char *url, const char *method,
+				  const char *label)
+{
+	struct http_resp resp = ctx->early_resp;
+	int status = ctx->early_status;
+
+	memset(&ctx->early_resp, 0, sizeof(ctx->early_resp));
+	ctx->early_status = 0;
+	ctx->close_after = 1;
+	if (ctx->rec != NULL)
+		atomic_store(&ctx->rec->deadline_ms, 0);
+	return send_response(lst->srv, conn, ctx, &resp, status, method, url, label);
+}
+
+static void early_413(struct http_server *srv, struct http_ctx *ctx)
+{
+	if (ctx->early_status != 0)
+		return;
+	ctx->early_status = http_error(&ctx->early_resp, 413,
+				       "Request body too large (limit %zu bytes)", srv->cfg.max_body);
+}
+
+/* The first call, once the headers are in. Returns MHD_YES (or libmicrohttpd's verdict on an
+ * answer sent at once). */
+static enum MHD_Result first_call(struct http_listener *lst, struct MHD_Connection *conn,
+				  struct http_ctx *ctx, const char *url, const char *method,
+				  const char *version)
+{
+	struct http_server *srv = lst->srv;
+	unsigned long long declared = 0;
+	unsigned long long bound = HTTP_DRAIN_FACTOR * (unsigned long long)srv->cfg.max_body;
+	const char *label = "unmatched";
+	const char *cl;
+	int has_cl = 0;
+
+	ctx->early_status = framing_check(conn, version, &ctx->early_resp);
+	if (ctx->early_status != 0)
+		return answer_now(lst, conn, ctx, url, method, label);
+	cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl != NULL && parse_length(cl, &declared) == 0)
+		has_cl = 1;
+	if (has_cl && declared > (unsigned long long)srv->cfg.max_body)
+		early_413(srv, ctx);
+	if (srv->cfg.pre_body != NULL && ctx->early_status == 0) {
+		struct path_copy pc;
+		char allow[HTTP_ALLOW_MAX];
+		const struct http_route *route = NULL;
+		struct http_req req;
+
+		struct kv_list query, headers;
+
+		memset(&req, 0, sizeof(req));
+		if (route_url(lst, url, method, &pc, &req, &route, allow) == HTTP_MATCH_FOUND) {
+			req_fill(lst, ctx, url, method, route, &req);
+			req.body = NULL;
+			req.body_len = 0;
+			kv_read(conn, MHD_GET_ARGUMENT_KIND, &query);
+			kv_read(conn, MHD_HEADER_KIND, &headers);
+			req.query = query.v;
+			req.nquery = query.n;
+			req.headers = headers.v;
+			req.nheaders = headers.n;
+			label = route->pattern;
+			ctx->early_status = srv->cfg.pre_body(&req, &ctx->early_resp);
+			if (ctx->early_status < 0)
+				ctx->early_status = 500;
+			kv_free(&query);
+			kv_free(&headers);
+		}
+		path_copy_free(&pc);
+	}
+	if (ctx->early_status == 0)
+		return MHD_YES;
+	/* An answer is decided and a body may follow. A client that waits for "100 Continue"
+	 * gets it at once; so does one whose declared body exceeds the drain bound (it would be
+	 * cut off anyway). Everyone else gets it after the body was read and discarded. */
+	if (expects_continue(conn) || (has_cl && declared > bound))
+		return answer_now(lst, conn, ctx, url, method, label);
+	return MHD_YES;
 }
 
 /* ---- libmicrohttpd callbacks ------------------------------------------------------------ */
@@ -618,64 +897,185 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				  const char *upload_data, size_t *upload_data_size,
 				  void **con_cls)
 {
-	struct http_server *srv = cls;
+	struct http_listener *lst = cls;
+	struct http_server *srv = lst->srv;
 	struct http_ctx *ctx = *con_cls;
 
-	(void)version;
 	if (ctx == NULL) {
-		const char *cl;
+		const union MHD_ConnectionInfo *ci;
 
 		ctx = calloc(1, sizeof(*ctx));
 		if (ctx == NULL)
 			return MHD_NO;
 		ctx->start_ns = clock_mono_ns();
 		ctx->body.limit = srv->cfg.max_body;
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		ctx->rec = ci != NULL ? ci->socket_context : NULL;
 		request_id_pick(conn, ctx->request_id);
 		*con_cls = ctx;
 		atomic_fetch_add_explicit(&srv->inflight, 1, memory_order_relaxed);
-		/* The one response allowed on the first call: a declared body that is too big is
-		 * refused before it is read (the connection is then closed). */
-		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						 MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl != NULL) {
-			char *end = NULL;
-			unsigned long long n;
-
-			errno = 0;
-			n = strtoull(cl, &end, 10);
-			if (end != cl && errno == 0 && n > (unsigned long long)srv->cfg.max_body)
-				return dispatch(srv, conn, ctx, url, method, 1);
-		}
-		return MHD_YES;
+		return first_call(lst, conn, ctx, url, method, version);
 	}
 	if (*upload_data_size > 0) {
-		if (!ctx->too_large && !ctx->answered &&
-		    buf_append(&ctx->body, upload_data, *upload_data_size) != 0) {
-			ctx->too_large = 1; /* keep draining; 413 at the end */
+		size_t n = *upload_data_size;
+
+		*upload_data_size = 0;
+		ctx->seen += n;
+		if (ctx->answered)
+			return MHD_YES;
+		if (ctx->early_status == 0 && buf_append(&ctx->body, upload_data, n) != 0) {
+			early_413(srv, ctx); /* keep draining; 413 at the end */
 			buf_free(&ctx->body);
 		}
-		*upload_data_size = 0;
+		if (ctx->early_status != 0) {
+			buf_free(&ctx->body);
+			if (ctx->seen > HTTP_DRAIN_FACTOR * (unsigned long long)srv->cfg.max_body) {
+				log_msg(LOG_INFO, ctx->request_id,
+					"closing: the body passed the drain bound of %llu bytes",
+					HTTP_DRAIN_FACTOR * (unsigned long long)srv->cfg.max_body);
+				return MHD_NO;
+			}
+		}
 		return MHD_YES;
 	}
 	if (ctx->answered)
 		return MHD_YES;
-	return dispatch(srv, conn, ctx, url, method, 0);
+	if (ctx->rec != NULL)
+		atomic_store(&ctx->rec->deadline_ms, 0); /* the request is complete */
+	return dispatch(lst, conn, ctx, url, method);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
-	struct http_server *srv = cls;
+	struct http_listener *lst = cls;
+	struct http_server *srv = lst->srv;
 	struct http_ctx *ctx = *con_cls;
 
 	(void)conn;
 	(void)toe;
 	if (ctx == NULL)
 		return;
+	if (ctx->rec != NULL) {
+		/* Waiting for the next request line is bounded by the idle timeout, even for a
+		 * client that drips it (libmicrohttpd's own idle timer restarts on every byte). */
+		ctx->rec->requests++;
+		atomic_store(&ctx->rec->deadline_ms,
+			     now_ms() + 1000LL * (long long)srv->cfg.idle_timeout_s);
+	}
+	resp_clear(&ctx->early_resp);
 	buf_free(&ctx->body);
 	free(ctx);
 	*con_cls = NULL;
 	atomic_fetch_sub_explicit(&srv->inflight, 1, memory_order_relaxed);
+}
+
+/* A connection opens or closes: its record joins or leaves srv->conns. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct http_listener *lst = cls;
+	struct http_server *srv = lst->srv;
+	struct http_conn *rec = *socket_context;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		rec = calloc(1, sizeof(*rec));
+		if (rec == NULL || ci == NULL) {
+			free(rec); /* no deadline for this one; logged, not fatal */
+			log_msg(LOG_ERROR, NULL, "cannot track a new connection (out of memory)");
+			return;
+		}
+		rec->fd = ci->connect_fd;
+		atomic_init(&rec->deadline_ms,
+			    now_ms() + 1000LL * (long long)srv->cfg.request_timeout_s);
+		pthread_mutex_lock(&srv->conns_lock);
+		rec->next = srv->conns;
+		if (srv->conns != NULL)
+			srv->conns->prev = rec;
+		srv->conns = rec;
+		pthread_mutex_unlock(&srv->conns_lock);
+		*socket_context = rec;
+		return;
+	}
+	if (rec == NULL)
+		return;
+	pthread_mutex_lock(&srv->conns_lock);
+	if (rec->prev != NULL)
+		rec->prev->next = rec->next;
+	else
+		srv->conns = rec->next;
+	if (rec->next != NULL)
+		rec->next->prev = rec->prev;
+	pthread_mutex_unlock(&srv->conns_lock);
+	free(rec);
+	*socket_context = NULL;
+}
+
+/* Called when a request line has been read: a later request on a keep-alive connection gets
+ * its own full request_timeout_s from here (the first one counts from the accept). Returns
+ * NULL, the initial request context. */
+static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct http_listener *lst = cls;
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct http_conn *rec = ci != NULL ? ci->socket_context : NULL;
+
+	(void)uri;
+	if (rec != NULL && rec->requests > 0)
+		atomic_store(&rec->deadline_ms,
+			     now_ms() + 1000LL * (long long)lst->srv->cfg.request_timeout_s);
+	return NULL;
+}
+
+/* The reaper: every HTTP_REAPER_TICK_MS, shuts down the sockets of connections past their
+ * deadline. */
+static void *reaper_main(void *arg)
+{
+	struct http_server *srv = arg;
+
+	pthread_mutex_lock(&srv->stop_lock);
+	while (!srv->stopping) {
+		struct timespec until;
+		struct http_conn *c;
+		long long now;
+		int n = 0;
+
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += HTTP_REAPER_TICK_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&srv->stop_cond, &srv->stop_lock, &until);
+		if (srv->stopping)
+			break;
+		pthread_mutex_unlock(&srv->stop_lock);
+		now = now_ms();
+		pthread_mutex_lock(&srv->conns_lock);
+		for (c = srv->conns; c != NULL; c = c->next) {
+			long long d = atomic_load(&c->deadline_ms);
+
+			if (d != 0 && now >= d && !c->reaped) {
+				shutdown(c->fd, SHUT_RDWR);
+				c->reaped = 1;
+				n++;
+			}
+		}
+		pthread_mutex_unlock(&srv->conns_lock);
+		if (n > 0)
+			log_msg(LOG_INFO, NULL,
+				"closed %d connection%s without a complete request within the "
+				"deadline (HTTP_REQUEST_TIMEOUT_S=%d, HTTP_IDLE_TIMEOUT_S=%d)",
+				n, n == 1 ? "" : "s", srv->cfg.request_timeout_s,
+				srv->cfg.idle_timeout_s);
+		pthread_mutex_lock(&srv->stop_lock);
+	}
+	pthread_mutex_unlock(&srv->stop_lock);
+	return NULL;
 }
 
 /* libmicrohttpd's own messages: errors while starting (e.g. why bind failed), debug afterwards,
@@ -725,15 +1125,133 @@ int http_signals_wait(void)
 
 /* ---- start / stop ----------------------------------------------------------------------- */
 
+/* Fills *ss from host and port. Returns the address length, or 0 when host is not an IPv4 or
+ * IPv6 literal (*v6 tells which it was). */
+static socklen_t listen_addr(const char *host, int port, struct sockaddr_storage *ss, int *v6)
+{
+	memset(ss, 0, sizeof(*ss));
+	*v6 = 0;
+	if (host == NULL || host[0] == '\0')
+		host = "0.0.0.0";
+	{
+		struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+
+		if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+			a4->sin_family = AF_INET;
+			a4->sin_port = htons((uint16_t)port);
+			return sizeof(*a4);
+		}
+	}
+	{
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+
+		if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+			a6->sin6_family = AF_INET6;
+			a6->sin6_port = htons((uint16_t)port);
+			*v6 = 1;
+			return sizeof(*a6);
+		}
+	}
+	return 0;
+}
+
+/* Starts one daemon for lst on host:port. admin: thread per connection (a blocked probe handler
+ * never delays another probe), else the epoll pool. Returns 0 or -1 (logged). */
+static int listener_start(struct http_listener *lst, int port, int admin)
+{
+	struct http_server *srv = lst->srv;
+	const struct http_server_config *cfg = &srv->cfg;
+	struct sockaddr_storage ss;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	unsigned threads = cfg->threads > 0 ? (unsigned)cfg->threads : 1;
+	unsigned limit = admin ? HTTP_ADMIN_MAX_CONNECTIONS : (unsigned)cfg->max_connections;
+	struct MHD_OptionItem opts[4];
+	size_t nopts = 0;
+	int v6;
+
+	if (listen_addr(cfg->host, port, &ss, &v6) == 0) {
+		log_msg(LOG_ERROR, NULL, "HOST \"%s\" is not an IPv4 or IPv6 address", cfg->host);
+		return -1;
+	}
+	if (v6)
+		flags |= MHD_USE_IPv6;
+	if (admin) {
+		flags |= MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
+	} else {
+		flags |= MHD_USE_EPOLL | MHD_USE_TURBO;
+		opts[nopts++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE, threads, NULL };
+		if (cfg->max_connections_per_ip > 0)
+			opts[nopts++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+								 cfg->max_connections_per_ip,
+								 NULL };
+	}
+	opts[nopts] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+	lst->daemon = MHD_start_daemon(
+		flags, (uint16_t)port, NULL, NULL, on_request, lst, MHD_OPTION_EXTERNAL_LOGGER,
+		on_mhd_log, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned)cfg->idle_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, lst,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, lst, MHD_OPTION_URI_LOG_CALLBACK,
+		on_request_line, lst, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_ARRAY, opts,
+		MHD_OPTION_END);
+	if (lst->daemon == NULL) {
+		log_msg(LOG_ERROR, NULL, "cannot listen on %s:%d for the %s listener (port in use or "
+					 "not permitted)",
+			cfg->host, port, lst->name);
+		return -1;
+	}
+	if (admin)
+		log_msg(LOG_INFO, NULL, "admin listener on %s:%d (%zu routes)", cfg->host, port,
+			lst->nroutes);
+	else
+		log_msg(LOG_INFO, NULL,
+			"listening on %s:%d with %u threads (max %d connections, %d per address, "
+			"request timeout %d s%s%s)",
+			cfg->host, port, threads, cfg->max_connections, cfg->max_connections_per_ip,
+			cfg->request_timeout_s, cfg->base_path[0] != '\0' ? ", public routes under " : "",
+			cfg->base_path);
+	return 0;
+}
+
+static void reaper_stop(struct http_server *srv)
+{
+	if (!srv->reaper_started)
+		return;
+	pthread_mutex_lock(&srv->stop_lock);
+	srv->stopping = 1;
+	pthread_cond_signal(&srv->stop_cond);
+	pthread_mutex_unlock(&srv->stop_lock);
+	pthread_join(srv->reaper, NULL);
+	srv->reaper_started = 0;
+}
+
+static void server_free(struct http_server *srv)
+{
+	if (srv->api.daemon != NULL)
+		MHD_stop_daemon(srv->api.daemon);
+	if (srv->admin.daemon != NULL)
+		MHD_stop_daemon(srv->admin.daemon);
+	reaper_stop(srv);
+	pthread_mutex_destroy(&srv->conns_lock);
+	pthread_mutex_destroy(&srv->stop_lock);
+	pthread_cond_destroy(&srv->stop_cond);
+	free(srv);
+}
+
 struct http_server *http_server_start(const struct http_server_config *cfg)
 {
 	struct http_server *srv;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-			 MHD_USE_TURBO | MHD_USE_ERROR_LOG;
-	unsigned threads = cfg->threads > 0 ? (unsigned)cfg->threads : 1;
+	pthread_condattr_t ca;
 
-	if (cfg->port <= 0 || cfg->port > 65535) {
-		log_msg(LOG_ERROR, NULL, "invalid port %d", cfg->port);
+	if (cfg->port <= 0 || cfg->port > 65535 || cfg->admin_port < 0 || cfg->admin_port > 65535 ||
+	    (cfg->admin_port != 0 && cfg->admin_port == cfg->port)) {
+		log_msg(LOG_ERROR, NULL, "invalid port %d or admin port %d", cfg->port,
+			cfg->admin_port);
+		return NULL;
+	}
+	if (http_base_path_valid(cfg->base_path) != 0) {
+		log_msg(LOG_ERROR, NULL, "invalid base path \"%s\" (\"\" or /segment[/segment...])",
+			cfg->base_path);
 		return NULL;
 	}
 	srv = calloc(1, sizeof(*srv));
@@ -744,25 +1262,44 @@ struct http_server *http_server_start(const struct http_server_config *cfg)
 	srv->cfg = *cfg;
 	if (srv->cfg.max_body == 0)
 		srv->cfg.max_body = 1048576;
+	if (srv->cfg.host == NULL || srv->cfg.host[0] == '\0')
+		srv->cfg.host = "0.0.0.0";
+	if (srv->cfg.base_path == NULL)
+		srv->cfg.base_path = "";
+	if (srv->cfg.idle_timeout_s <= 0)
+		srv->cfg.idle_timeout_s = 30;
+	if (srv->cfg.request_timeout_s <= 0)
+		srv->cfg.request_timeout_s = HTTP_DEFAULT_REQUEST_TIMEOUT_S;
+	if (srv->cfg.max_connections <= 0)
+		srv->cfg.max_connections = HTTP_DEFAULT_MAX_CONNECTIONS;
 	atomic_init(&srv->inflight, 0);
 	atomic_init(&srv->draining, 0);
 	atomic_init(&srv->serving, 0);
+	pthread_mutex_init(&srv->conns_lock, NULL);
+	pthread_mutex_init(&srv->stop_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&srv->stop_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	srv->api = (struct http_listener){ srv, NULL, srv->cfg.routes, srv->cfg.nroutes,
+					   srv->cfg.base_path, "api" };
+	srv->admin = (struct http_listener){ srv, NULL, srv->cfg.admin_routes,
+					     srv->cfg.nadmin_routes, "", "admin" };
 	json_object_seed(0);
-	srv->daemon = MHD_start_daemon(
-		flags, (uint16_t)cfg->port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
-		on_mhd_log, srv, MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned)(cfg->idle_timeout_s > 0 ? cfg->idle_timeout_s : 30),
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
-		MHD_OPTION_END);
-	if (srv->daemon == NULL) {
-		log_msg(LOG_ERROR, NULL, "cannot listen on 0.0.0.0:%d (port in use or not permitted)",
-			cfg->port);
-		free(srv);
-		return NULL;
+	if (pthread_create(&srv->reaper, NULL, reaper_main, srv) != 0) {
+		log_msg(LOG_ERROR, NULL, "cannot start the connection reaper thread");
+		goto fail;
 	}
+	srv->reaper_started = 1;
+	if (listener_start(&srv->api, srv->cfg.port, 0) != 0)
+		goto fail;
+	if (srv->cfg.admin_port != 0 && listener_start(&srv->admin, srv->cfg.admin_port, 1) != 0)
+		goto fail;
 	atomic_store(&srv->serving, 1);
-	log_msg(LOG_INFO, NULL, "listening on 0.0.0.0:%d with %u threads", cfg->port, threads);
 	return srv;
+fail:
+	server_free(srv);
+	return NULL;
 }
 
 static unsigned current_connections(struct MHD_Daemon *d)
@@ -783,10 +1320,11 @@ void http_server_stop(struct http_server *srv, int grace_ms)
 		return;
 	start_ns = clock_mono_ns();
 	atomic_store(&srv->draining, 1);
-	fd = MHD_quiesce_daemon(srv->daemon);
+	fd = MHD_quiesce_daemon(srv->api.daemon);
 	/* Stop listening at once, so new clients are refused (a proxy then tries another replica)
 	 * instead of waiting in the backlog to be reset. The descriptor itself stays open until
-	 * MHD_stop_daemon: the worker threads may still hold it for a moment. */
+	 * MHD_stop_daemon: the worker threads may still hold it for a moment. The admin listener
+	 * keeps answering probes until the end. */
 	if (fd != MHD_INVALID_SOCKET && shutdown(fd, SHUT_RDWR) != 0)
 		log_msg(LOG_DEBUG, NULL, "shutdown of the listening socket: %s", strerror(errno));
 	/* Wait until no connection is left, or until none has a request in flight twice in a row
@@ -794,7 +1332,7 @@ void http_server_stop(struct http_server *srv, int grace_ms)
 	for (;;) {
 		const struct timespec tick = { 0, 10 * 1000 * 1000 };
 
-		if (current_connections(srv->daemon) == 0)
+		if (current_connections(srv->api.daemon) == 0)
 			break;
 		if (atomic_load(&srv->inflight) == 0) {
 			if (++idle_polls >= 2)
@@ -809,8 +1347,9 @@ void http_server_stop(struct http_server *srv, int grace_ms)
 		}
 		nanosleep(&tick, NULL);
 	}
-	MHD_stop_daemon(srv->daemon);
+	MHD_stop_daemon(srv->api.daemon);
+	srv->api.daemon = NULL;
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
-	free(srv);
+	server_free(srv);
 }

@@ -97,9 +97,60 @@ static void allow_add(char *allow, size_t allowlen, const char *method)
 	memcpy(allow + used, method, mlen + 1);
 }
 
+static int route_passes(const struct http_route *r, enum http_route_filter filter)
+{
+	switch (filter) {
+	case HTTP_ROUTES_PUBLIC:
+		return r->visibility == HTTP_PUBLIC;
+	case HTTP_ROUTES_INTERNAL:
+		return r->visibility != HTTP_PUBLIC;
+	case HTTP_ROUTES_ALL:
+		break;
+	}
+	return 1;
+}
+
 enum http_match http_route_match(const struct http_route *routes, size_t nroutes,
 				 const char *method, char *path, const struct http_route **route,
 				 const char **params, size_t *nparams, char *allow, size_t allowlen)
+{
+	return http_route_match_filtered(routes, nroutes, HTTP_ROUTES_ALL, method, path, route,
+					 params, nparams, allow, allowlen);
+}
+
+int http_base_path_valid(const char *p)
+{
+	size_t i, seg = 0;
+
+	if (p == NULL || p[0] == '\0')
+		return 0;
+	if (p[0] != '/' || strlen(p) > 128)
+		return -1;
+	for (i = 1;; i++) {
+		char c = p[i];
+
+		if (c == '/' || c == '\0') {
+			/* an empty segment ("//", trailing '/') or a dot segment is refused */
+			if (seg == 0 || (seg == 1 && p[i - 1] == '.') ||
+			    (seg == 2 && p[i - 1] == '.' && p[i - 2] == '.'))
+				return -1;
+			if (c == '\0')
+				return 0;
+			seg = 0;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '~' || c == '-'))
+			return -1;
+		seg++;
+	}
+}
+
+enum http_match http_route_match_filtered(const struct http_route *routes, size_t nroutes,
+					  enum http_route_filter filter, const char *method,
+					  char *path, const struct http_route **route,
+					  const char **params, size_t *nparams, char *allow,
+					  size_t allowlen)
 {
 	char *segs[ROUTER_MAX_SEGMENTS];
 	int nsegs;
@@ -116,6 +167,8 @@ enum http_match http_route_match(const struct http_route *routes, size_t nroutes
 	for (i = 0; i < nroutes; i++) {
 		const struct http_route *r = &routes[i];
 
+		if (!route_passes(r, filter))
+			continue;
 		if (!pattern_match(r->pattern, segs, nsegs, NULL, NULL))
 			continue;
 		path_known = 1;

@@ -6,11 +6,11 @@
 
 const struct http_route order_routes[] = {
 	OPS_ROUTES,
-	{ "POST", "/orders", order_http_create },
-	{ "GET", "/orders", order_http_list },
-	{ "GET", "/orders/{order_id}", order_http_get },
-	{ "PATCH", "/orders/{order_id}/status", order_http_set_status },
-	{ "GET", "/orders/{order_id}/book", order_http_get_book },
+	{ "POST", "/orders", order_http_create, HTTP_PUBLIC },
+	{ "GET", "/orders", order_http_list, HTTP_PUBLIC },
+	{ "GET", "/orders/{order_id}", order_http_get, HTTP_PUBLIC },
+	{ "PATCH", "/orders/{order_id}/status", order_http_set_status, HTTP_PUBLIC },
+	{ "GET", "/orders/{order_id}/book", order_http_get_book, HTTP_PUBLIC },
 };
 
 const size_t order_nroutes = sizeof order_routes / sizeof order_routes[0];

@@ -13,16 +13,16 @@ static int h_dummy(struct http_req *req, struct http_resp *resp)
 }
 
 static const struct http_route routes[] = {
-	{ "GET", "/", h_dummy },
-	{ "GET", "/health", h_dummy },
-	{ "GET", "/books", h_dummy },
-	{ "POST", "/books", h_dummy },
-	{ "GET", "/books/{id}", h_dummy },
-	{ "PUT", "/books/{id}", h_dummy },
-	{ "PATCH", "/books/{id}", h_dummy },
-	{ "DELETE", "/books/{id}", h_dummy },
-	{ "POST", "/reservations/{rid}/release", h_dummy },
-	{ "GET", "/a/{x}/b/{y}", h_dummy },
+	{ "GET", "/", h_dummy, HTTP_INTERNAL },
+	{ "GET", "/health", h_dummy, HTTP_INTERNAL },
+	{ "GET", "/books", h_dummy, HTTP_PUBLIC },
+	{ "POST", "/books", h_dummy, HTTP_PUBLIC },
+	{ "GET", "/books/{id}", h_dummy, HTTP_PUBLIC },
+	{ "PUT", "/books/{id}", h_dummy, HTTP_PUBLIC },
+	{ "PATCH", "/books/{id}", h_dummy, HTTP_PUBLIC },
+	{ "DELETE", "/books/{id}", h_dummy, HTTP_INTERNAL },
+	{ "POST", "/reservations/{rid}/release", h_dummy, HTTP_INTERNAL },
+	{ "GET", "/a/{x}/b/{y}", h_dummy, HTTP_INTERNAL },
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -200,6 +200,53 @@ START_TEST(test_very_deep_path_is_not_found)
 }
 END_TEST
 
+START_TEST(test_filter_keeps_public_and_internal_routes_apart)
+{
+	const struct http_route *route = NULL;
+	const char *params[HTTP_MAX_PARAMS];
+	char allow[64];
+	char path[64];
+	size_t n = 0;
+
+	strcpy(path, "/books/5");
+	ck_assert_int_eq(http_route_match_filtered(routes, NROUTES, HTTP_ROUTES_PUBLIC, "GET", path,
+						   &route, params, &n, allow, sizeof(allow)),
+			 HTTP_MATCH_FOUND);
+	strcpy(path, "/books/5");
+	ck_assert_int_eq(http_route_match_filtered(routes, NROUTES, HTTP_ROUTES_INTERNAL, "GET",
+						   path, &route, params, &n, allow, sizeof(allow)),
+			 HTTP_MATCH_BAD_METHOD);
+	ck_assert_str_eq(allow, "DELETE"); /* only the internal route of that path counts */
+	strcpy(path, "/health");
+	ck_assert_int_eq(http_route_match_filtered(routes, NROUTES, HTTP_ROUTES_PUBLIC, "GET", path,
+						   &route, params, &n, allow, sizeof(allow)),
+			 HTTP_MATCH_NOT_FOUND);
+	strcpy(path, "/health");
+	ck_assert_int_eq(http_route_match_filtered(routes, NROUTES, HTTP_ROUTES_ALL, "GET", path,
+						   &route, params, &n, allow, sizeof(allow)),
+			 HTTP_MATCH_FOUND);
+}
+END_TEST
+
+START_TEST(test_base_path_validation)
+{
+	ck_assert_int_eq(http_base_path_valid(""), 0);
+	ck_assert_int_eq(http_base_path_valid(NULL), 0);
+	ck_assert_int_eq(http_base_path_valid("/catalog"), 0);
+	ck_assert_int_eq(http_base_path_valid("/shop/v1.2/catalog-x_~"), 0);
+	ck_assert_int_eq(http_base_path_valid("catalog"), -1);
+	ck_assert_int_eq(http_base_path_valid("/"), -1);
+	ck_assert_int_eq(http_base_path_valid("/catalog/"), -1);
+	ck_assert_int_eq(http_base_path_valid("//catalog"), -1);
+	ck_assert_int_eq(http_base_path_valid("/a//b"), -1);
+	ck_assert_int_eq(http_base_path_valid("/a/../b"), -1);
+	ck_assert_int_eq(http_base_path_valid("/."), -1);
+	ck_assert_int_eq(http_base_path_valid("/a b"), -1);
+	ck_assert_int_eq(http_base_path_valid("/a%2f"), -1);
+	ck_assert_int_eq(http_base_path_valid("/a?x"), -1);
+}
+END_TEST
+
 static Suite *router_suite(void)
 {
 	Suite *s = suite_create("router");
@@ -217,6 +264,8 @@ static Suite *router_suite(void)
 	tcase_add_test(tc, test_empty_segment_never_matches_a_param);
 	tcase_add_test(tc, test_methods_are_case_sensitive);
 	tcase_add_test(tc, test_very_deep_path_is_not_found);
+	tcase_add_test(tc, test_filter_keeps_public_and_internal_routes_apart);
+	tcase_add_test(tc, test_base_path_validation);
 	suite_add_tcase(s, tc);
 	return s;
 }

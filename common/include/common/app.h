@@ -9,8 +9,8 @@
  * statement; call spec->init; start spec->workers; serve spec->routes on PORT until a signal;
  * drain; stop the workers in reverse order; call spec->cleanup; destroy the pool.
  *
- * Growing it (planned, not built yet): extra listeners (the admin port) become an array of
- * { port setting, routes } served next to PORT; a second pool (read replicas) is a second
+ * The admin listener (ADMIN_PORT: /health, /ready, /metrics and spec->admin_routes on their
+ * own threads) is served next to PORT. Growing it (planned, not built yet): a second pool (read replicas) is a second
  * struct db_pool in struct app with its own URL setting; background workers (JWKS refresh,
  * exporter, recovery) are struct app_worker entries, as recovery already is. */
 #ifndef COMMON_APP_H
@@ -61,7 +61,14 @@ struct app_spec {
 	void (*cleanup)(struct app *app);
 	const struct app_worker *workers;
 	size_t nworkers;
+	/* Routes served on ADMIN_PORT after /health, /ready and /metrics (e.g. internal
+	 * documents); at most APP_ADMIN_MAX_ROUTES in all. May be NULL. */
+	const struct http_route *admin_routes;
+	size_t nadmin_routes;
+	/* The server's early decision once the headers are in (see http.h). May be NULL. */
+	http_pre_body_fn pre_body;
 };
+#define APP_ADMIN_MAX_ROUTES 32
 
 /* The whole life of a daemon (see the top of this file). Returns the process exit status: 0 after
  * a clean stop or a successful --migrate, 1 when something could not start. Exits 0 for --help

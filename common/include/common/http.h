@@ -42,6 +42,10 @@ struct http_req {
 	const struct http_kv *headers; /* request headers, in order */
 	size_t nheaders;
 	void *app;               /* the app pointer given to http_server_start */
+	/* The public prefix this request came under: the server's base_path for a public route,
+	 * "" for an internal one or when no base path is configured. Never NULL once dispatched. */
+	const char *base_path;
+	void *srv_;              /* private to http.c (NULL in unit tests) */
 };
 
 struct http_header_kv {
@@ -60,13 +64,22 @@ struct http_resp {
 /* A handler returns the HTTP status to send. */
 typedef int (*http_handler_fn)(struct http_req *req, struct http_resp *resp);
 
+/* Who may reach a route. Internal routes (the default: operations, reservations) are never
+ * served under the public base path, so a front door that routes only that prefix cannot expose
+ * them; public routes are served only under it (when one is configured). */
+enum http_visibility { HTTP_INTERNAL = 0, HTTP_PUBLIC = 1 };
+
 struct http_route {
 	const char *method;  /* "GET", "POST", "PUT", "PATCH", "DELETE" */
 	const char *pattern; /* "/books/{id}": a {name} segment matches one non-empty segment */
 	http_handler_fn fn;
+	enum http_visibility visibility; /* HTTP_INTERNAL when omitted */
 };
 
 enum http_match { HTTP_MATCH_FOUND, HTTP_MATCH_NOT_FOUND, HTTP_MATCH_BAD_METHOD };
+
+/* Which routes a match may consider: every route, or only those of one visibility. */
+enum http_route_filter { HTTP_ROUTES_ALL, HTTP_ROUTES_PUBLIC, HTTP_ROUTES_INTERNAL };
 
 /* The pure router. path is modified in place (segments are cut) and params point into it.
  * FOUND: *route set, params/nparams filled. BAD_METHOD: allow gets "GET, PUT" (the methods the
@@ -74,6 +87,16 @@ enum http_match { HTTP_MATCH_FOUND, HTTP_MATCH_NOT_FOUND, HTTP_MATCH_BAD_METHOD 
 enum http_match http_route_match(const struct http_route *routes, size_t nroutes,
 				 const char *method, char *path, const struct http_route **route,
 				 const char **params, size_t *nparams, char *allow, size_t allowlen);
+/* The same, considering only the routes that pass filter (405 and Allow are computed among
+ * them too). */
+enum http_match http_route_match_filtered(const struct http_route *routes, size_t nroutes,
+					  enum http_route_filter filter, const char *method,
+					  char *path, const struct http_route **route,
+					  const char **params, size_t *nparams, char *allow,
+					  size_t allowlen);
+/* 0 when p is a valid base path: empty, or '/' followed by segments of [A-Za-z0-9._~-], single
+ * '/' between them, no trailing '/', no "." or ".." segment, at most 128 bytes. Else -1. */
+int http_base_path_valid(const char *p);
 
 /* Query parameter (first occurrence, name compared case-insensitively as libmicrohttpd does,
  * URL-decoded) or NULL. Reads req->query only. */
@@ -90,8 +113,10 @@ int http_error(struct http_resp *resp, int status, const char *fmt, ...)
 int http_validation_error(struct http_resp *resp, json_t *errors);
 /* Sets resp->body (stolen) and returns status. */
 int http_json(struct http_resp *resp, int status, json_t *body);
-/* Sets the Location header to X-Forwarded-Prefix (when sane: starts with '/', no CR/LF, no "..")
- * followed by the formatted path, e.g. "/catalog" + "/books/42". */
+/* Sets the Location header to the request's base path followed by the formatted path, e.g.
+ * "/catalog" + "/books/42". When the server has no base path configured, a sane
+ * X-Forwarded-Prefix (starts with '/', no CR/LF, no "..") is used instead, for proxies that strip
+ * a prefix; with a base path configured that header is ignored. */
 void http_location(const struct http_req *req, struct http_resp *resp, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -103,7 +128,21 @@ void http_location(const struct http_req *req, struct http_resp *resp, const cha
  * 422 "model_attributes_type" when the JSON is not an object. */
 int http_json_body(const struct http_req *req, struct http_resp *resp, json_t **out);
 
+/* An early decision, taken once the headers are in and before the body is read (e.g. a 401
+ * for a missing token). Called on the first callback of a request whose route matched, with
+ * req->body NULL; returns 0 to go on, or a status (with resp filled) to answer instead of the
+ * handler. The answer then uses the drain mechanism below. Must not block. */
+typedef int (*http_pre_body_fn)(struct http_req *req, struct http_resp *resp);
+
+/* Answers decided before the body is read (413 over max_body, a pre_body status):
+ *  - with "Expect: 100-continue" the answer goes at once (no 100 Continue, connection closed);
+ *  - otherwise the upload is read and discarded (not buffered) up to 16 x max_body bytes and
+ *    within request_timeout_s, and the answer is sent after it, so a client that writes its
+ *    whole body before reading sees it; past either bound the connection is closed.
+ * Framing errors (two different Content-Length values, Transfer-Encoding other than exactly
+ * "chunked", both, HTTP/1.1 without Host) get one 400 at once and the connection is closed. */
 struct http_server_config {
+	const char *host; /* listen address (IPv4 or IPv6 literal); NULL or "" = 0.0.0.0 */
 	int port;
 	int threads;
 	size_t max_body;
@@ -111,6 +150,23 @@ struct http_server_config {
 	const struct http_route *routes;
 	size_t nroutes;
 	void *app;
+	/* Public routes are served under this prefix ("" or NULL = none; see
+	 * http_base_path_valid); internal routes never are. */
+	const char *base_path;
+	int max_connections;        /* global limit (0 = 512); split across the pool threads */
+	int max_connections_per_ip; /* 0 = no per-address limit */
+	/* A request must be complete within this many seconds of its start (0 = 10): of the
+	 * connection's accept for its first request, of the request line for later ones on a
+	 * keep-alive connection (whose wait for that line is bounded by idle_timeout_s). Past it
+	 * the connection is shut down (slowloris, a drain that takes too long). */
+	int request_timeout_s;
+	http_pre_body_fn pre_body; /* NULL = none */
+	/* The admin listener: a second daemon on its own threads (one per connection, at most
+	 * 32), same host, serving admin_routes only; 0 = none. Probes and scraping use it, so they
+	 * never queue behind API work. */
+	int admin_port;
+	const struct http_route *admin_routes;
+	size_t nadmin_routes;
 };
 
 struct http_server;
@@ -121,8 +177,9 @@ void http_signals_block(void);
 /* Waits for SIGTERM or SIGINT (must be blocked). Returns the signal number. */
 int http_signals_wait(void);
 
-/* Starts listening on 0.0.0.0:port with a thread pool and epoll. Returns NULL (and logs why) if
- * the port cannot be bound. */
+/* Starts listening on host:port with a thread pool and epoll (and on host:admin_port when set),
+ * plus the reaper thread that enforces request_timeout_s. Returns NULL (and logs why) if a port
+ * cannot be bound or the configuration is invalid (host, base_path). */
 struct http_server *http_server_start(const struct http_server_config *cfg);
 /* Graceful stop: stops accepting, waits up to grace_ms for in-flight requests, then stops and
  * frees. NULL is a no-op. */

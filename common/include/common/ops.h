@@ -5,6 +5,10 @@
  *   GET /ready        200 {"status":"ready"} | 503 {"detail": reason}  (calls info.ready)
  *   GET /metrics      Prometheus text: request counters/histogram + info.metrics_extra output
  *   GET /openapi.json the service's OpenAPI document (embedded at build time)
+ *
+ * /health, /ready and /metrics answer on the API port and on the admin listener (ADMIN_PORT),
+ * whose own threads keep them fast while every API worker is busy. /openapi.json is public
+ * (served under BASE_PATH); the others are internal (never under it).
  */
 #ifndef COMMON_OPS_H
 #define COMMON_OPS_H
@@ -34,7 +38,14 @@ int ops_ready(struct http_req *req, struct http_resp *resp);
 int ops_metrics(struct http_req *req, struct http_resp *resp);
 int ops_openapi(struct http_req *req, struct http_resp *resp);
 #define OPS_ROUTES \
-	{ "GET", "/", ops_root }, { "GET", "/health", ops_health }, { "GET", "/ready", ops_ready }, \
-	{ "GET", "/metrics", ops_metrics }, { "GET", "/openapi.json", ops_openapi }
+	{ "GET", "/", ops_root, HTTP_INTERNAL }, { "GET", "/health", ops_health, HTTP_INTERNAL }, \
+	{ "GET", "/ready", ops_ready, HTTP_INTERNAL }, \
+	{ "GET", "/metrics", ops_metrics, HTTP_INTERNAL }, \
+	{ "GET", "/openapi.json", ops_openapi, HTTP_PUBLIC }
+/* The admin listener's own entries (app_main serves them on ADMIN_PORT). */
+#define OPS_ADMIN_ROUTES \
+	{ "GET", "/health", ops_health, HTTP_INTERNAL }, \
+	{ "GET", "/ready", ops_ready, HTTP_INTERNAL }, \
+	{ "GET", "/metrics", ops_metrics, HTTP_INTERNAL }
 
 #endif
