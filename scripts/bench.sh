@@ -256,11 +256,14 @@ wait_health() { # wait_health PORT PID NAME -> 0 healthy, 1 exited (e.g. port ta
   done
   die "$3 not healthy after 20 s"
 }
+# ADMIN_PORT=0: no admin listener (two daemons on one host would collide on the default);
+# no per-address limit: every load connection comes from 127.0.0.1.
 start_services() { # start_services HTTP_THREADS POOL (three tries per service for a free port)
   local t=$1 p=$2 try
   for try in 1 2 3; do
     catalog_port=$(free_port)
-    DATABASE_URL=$db_url PORT=$catalog_port HTTP_THREADS=$t DB_POOL_SIZE=$p LOG_LEVEL=warn \
+    DATABASE_URL=$db_url PORT=$catalog_port ADMIN_PORT=0 HOST=127.0.0.1 HTTP_THREADS=$t \
+      DB_POOL_SIZE=$p LOG_LEVEL=warn HTTP_MAX_CONNECTIONS_PER_IP=0 \
       "$catalog_bin" >"$work/catalog.log" 2>&1 &
     catalog_pid=$!
     wait_health "$catalog_port" "$catalog_pid" catalog && break
@@ -270,7 +273,8 @@ start_services() { # start_services HTTP_THREADS POOL (three tries per service f
   for try in 1 2 3; do
     order_port=$(free_port)
     while [ "$order_port" = "$catalog_port" ]; do order_port=$(free_port); done
-    DATABASE_URL=$db_url PORT=$order_port HTTP_THREADS=$t DB_POOL_SIZE=$p LOG_LEVEL=warn \
+    DATABASE_URL=$db_url PORT=$order_port ADMIN_PORT=0 HOST=127.0.0.1 HTTP_THREADS=$t \
+      DB_POOL_SIZE=$p LOG_LEVEL=warn HTTP_MAX_CONNECTIONS_PER_IP=0 \
       CATALOG_SERVICE_URL=http://127.0.0.1:$catalog_port "$order_bin" >"$work/order.log" 2>&1 &
     order_pid=$!
     wait_health "$order_port" "$order_pid" order && break

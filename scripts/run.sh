@@ -4,11 +4,12 @@
 # Steps: bootstrap packages, build build/ (RelWithDebInfo), start a private PostgreSQL under .run/pg
 # when DATABASE_URL is unset (kept between runs), migrate, seed the ten classic books when the
 # catalogue is empty, start catalog-service on CATALOG_PORT (8000) and order-service on ORDER_PORT
-# (8001), print the URLs and example calls, then wait. Ctrl-C (or SIGTERM) stops both daemons by
+# (8001), their admin listeners (/health, /ready, /metrics) on CATALOG_ADMIN_PORT (9000) and
+# ORDER_ADMIN_PORT (9001), all on HOST (127.0.0.1), print the URLs and example calls, then wait. Ctrl-C (or SIGTERM) stops both daemons by
 # PID (SIGTERM, graceful) and the private PostgreSQL.
 #
 # Environment: DATABASE_URL (use this database instead of the private one), CATALOG_PORT,
-# ORDER_PORT, SEED=0 (skip seeding), BUILD_DIR (default build), plus any daemon setting
+# ORDER_PORT, CATALOG_ADMIN_PORT, ORDER_ADMIN_PORT, HOST, SEED=0 (skip seeding), BUILD_DIR (default build), plus any daemon setting
 # (HTTP_THREADS, DB_POOL_SIZE, LOG_LEVEL, ... see README), which both daemons inherit.
 set -euo pipefail
 
@@ -17,6 +18,9 @@ cd "$repo"
 build=${BUILD_DIR:-build}
 catalog_port=${CATALOG_PORT:-8000}
 order_port=${ORDER_PORT:-8001}
+catalog_admin_port=${CATALOG_ADMIN_PORT:-9000}
+order_admin_port=${ORDER_ADMIN_PORT:-9001}
+export HOST=${HOST:-127.0.0.1}
 run_dir=$repo/.run
 pg_dir=$run_dir/pg
 started_pg=0
@@ -71,8 +75,8 @@ cmake --build "$build" -j"$(nproc)" --target catalog-service order-service
 catalog_bin=$repo/$build/catalog-service/catalog-service
 order_bin=$repo/$build/order-service/order-service
 
-for p in "$catalog_port" "$order_port"; do
-  port_busy "$p" && die "port $p on 127.0.0.1 is in use; set CATALOG_PORT/ORDER_PORT"
+for p in "$catalog_port" "$order_port" "$catalog_admin_port" "$order_admin_port"; do
+  port_busy "$p" && die "port $p on 127.0.0.1 is in use; set CATALOG_PORT/ORDER_PORT/CATALOG_ADMIN_PORT/ORDER_ADMIN_PORT"
 done
 
 if [ -z "${DATABASE_URL:-}" ]; then
@@ -103,30 +107,32 @@ order_url=http://127.0.0.1:$order_port
 
 say "starting catalog-service on $catalog_url"
 # setsid: the daemons get Ctrl-C from this script (SIGTERM, in order), not from the terminal.
-PORT=$catalog_port setsid "$catalog_bin" &
+PORT=$catalog_port ADMIN_PORT=$catalog_admin_port setsid "$catalog_bin" &
 catalog_pid=$!
 wait_health catalog-service "$catalog_pid" "$catalog_url"
 
 say "starting order-service on $order_url"
-PORT=$order_port CATALOG_SERVICE_URL=$catalog_url setsid "$order_bin" &
+PORT=$order_port ADMIN_PORT=$order_admin_port CATALOG_SERVICE_URL=$catalog_url setsid "$order_bin" &
 order_pid=$!
 wait_health order-service "$order_pid" "$order_url"
 
 cat <<EOF
 
-  catalog-service  $catalog_url   (pid $catalog_pid; OpenAPI: $catalog_url/openapi.json)
+  catalog-service  $catalog_url   (pid $catalog_pid; OpenAPI: $catalog_url${BASE_PATH:-}/openapi.json)
+                   admin http://$HOST:$catalog_admin_port  (/health /ready /metrics)
   order-service    $order_url   (pid $order_pid; OpenAPI: $order_url/openapi.json)
+                   admin http://$HOST:$order_admin_port  (/health /ready /metrics)
   database         $DATABASE_URL
 
   Try:
-    curl -s '$catalog_url/books?limit=3' | jq .
-    curl -s '$catalog_url/books?search=clean&sort=-price' | jq .
-    curl -s -X POST $catalog_url/books -H 'Content-Type: application/json' \\
+    curl -s '$catalog_url${BASE_PATH:-}/books?limit=3' | jq .
+    curl -s '$catalog_url${BASE_PATH:-}/books?search=clean&sort=-price' | jq .
+    curl -s -X POST $catalog_url${BASE_PATH:-}/books -H 'Content-Type: application/json' \\
          -d '{"title":"Release It!","author":"Michael T. Nygard","isbn":"978-1680502398","price":"41.95","quantity":5}' | jq .
     curl -s -X POST $order_url/orders -H 'Content-Type: application/json' \\
          -d '{"book_id":1,"customer_name":"Ada Lovelace","customer_email":"ada@example.com","quantity":2}' | jq .
     curl -s -X PATCH $order_url/orders/1/status -H 'Content-Type: application/json' -d '{"status":"cancelled"}' | jq .
-    curl -s $catalog_url/metrics | head
+    curl -s http://$HOST:$catalog_admin_port/metrics | head
 
   Access logs (JSON lines) follow. Ctrl-C stops everything.
 

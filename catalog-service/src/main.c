@@ -28,6 +28,8 @@ int main(int argc, char **argv)
 		.generic_plans = true,
 		.routes = catalog_routes,
 		.nroutes = catalog_nroutes,
+		/* BASE_PATH (e.g. /catalog): the books and the public document under it. */
+		.base_path = true,
 	};
 
 	return app_main(&spec, argc, argv);

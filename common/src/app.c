@@ -33,20 +33,24 @@ static void app_config(struct app *app, int argc, char **argv)
 	static const char *const extra_flags[] = { "--migrate", NULL };
 	const struct app_spec *spec = app->spec;
 	struct cfg_var common[] = { CFG_COMMON_VARS(&app->cfg) };
+	struct cfg_var base_path = CFG_BASE_PATH_VAR(&app->cfg);
 	struct cfg_var migrations = {
 		"MIGRATIONS_DIR", NULL, CFG_STR, 0, 0, &app->migrations_dir,
 		"folder of NNNN_*.sql files for --migrate (default /migrations if it exists, else "
 		"db/migrations)"
 	};
 	size_t ncommon = sizeof(common) / sizeof(common[0]);
-	size_t n = ncommon + spec->nvars + 1;
+	size_t n = ncommon + (spec->base_path ? 1 : 0) + spec->nvars + 1;
 	struct cfg_var *vars = calloc(n, sizeof(*vars));
+	size_t k = ncommon;
 
 	if (vars == NULL)
 		abort();
 	memcpy(vars, common, sizeof(common));
+	if (spec->base_path)
+		vars[k++] = base_path; /* only a service with a public prefix reads it */
 	if (spec->nvars > 0)
-		memcpy(vars + ncommon, spec->vars, spec->nvars * sizeof(*vars));
+		memcpy(vars + k, spec->vars, spec->nvars * sizeof(*vars));
 	vars[n - 1] = migrations;
 	cfg_load(argc, argv, spec->summary, vars, n, extra_flags);
 	free(vars);

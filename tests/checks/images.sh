@@ -140,10 +140,12 @@ start_container() { # SVC IMAGE PORT NAME [extra -e ...]
   local svc=$1 img=$2 port=$3 name=$4 envs=() kv
   shift 4
   while IFS= read -r kv; do
-    case $kv in PORT=*|CATALOG_SERVICE_URL=*) ;; *) envs+=(-e "$kv") ;; esac
+    case $kv in PORT=*|ADMIN_PORT=*|CATALOG_SERVICE_URL=*) ;; *) envs+=(-e "$kv") ;; esac
   done < <(bash "$SOURCE_DIR/scripts/cluster.sh" manifest-env "$svc")
+  # Host network: each container needs its own admin port (the default 9000 would collide).
   podman run -d --network host --read-only --cap-drop ALL --security-opt no-new-privileges \
-    --name "$name" "${envs[@]}" -e PORT="$port" -e DATABASE_URL="$db_url" "$@" "$img" >/dev/null
+    --name "$name" "${envs[@]}" -e PORT="$port" -e ADMIN_PORT="$(free_port)" \
+    -e DATABASE_URL="$db_url" "$@" "$img" >/dev/null
 }
 cat_port=$(free_port); ord_port=$(free_port)
 while [ "$ord_port" = "$cat_port" ]; do ord_port=$(free_port); done
@@ -216,6 +218,9 @@ kube_play() {
   kp_db=$(fresh_db "$DB_KUBEPLAY") || { bad "kube play: no database"; return; }
   kc=$(free_port); ko=$(free_port)
   while [ "$ko" = "$kc" ]; do ko=$(free_port); done
+  # Both pods share the host network: distinct admin ports (ADMIN_PORT in their ConfigMaps).
+  export KUBE_PLAY_ADMIN_PORTS
+  KUBE_PLAY_ADMIN_PORTS="$(free_port),$(free_port)"
   if ! node "$SOURCE_DIR/tests/k8s/check.mjs" --dir "$SOURCE_DIR/k8s" --render-only --render "$rendered" ||
     ! node "$SOURCE_DIR/tests/k8s/kube-play-local.mjs" "$rendered" "$play" "$secret" "$kp_db" "$kc" "$ko" \
       "$RUN_ID" "$RUN_TAG"; then

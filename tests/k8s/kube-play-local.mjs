@@ -4,6 +4,8 @@
 //   - Deployments catalog-service and order-service, replicas 1, hostNetwork (tests use loopback),
 //     no containerPorts (podman refuses port mappings with host networking), probe ports numeric;
 //   - PORT in each ConfigMap set to the given free port; order's CATALOG_SERVICE_URL to the catalog's;
+//     ADMIN_PORT to the free ports in $KUBE_PLAY_ADMIN_PORTS ("catalog,order"; else 0 = off), since
+//     both pods share the host network;
 //   - images prefixed with localhost/ (podman's name for local builds);
 //   - the Secret bookstore-db written separately as the flat JSON map of base64 values that
 //     `podman secret create` + kube play (4.3) expect, with DATABASE_URL pointing at the test DB.
@@ -18,6 +20,8 @@ import YAML from 'yaml';
 const [input, out, secretOut, dbUrl, catPort, ordPort, runId = '', imageTag = ''] = process.argv.slice(2);
 const sfx = (name) => (runId ? `${name}-${runId}` : name);
 const ports = { 'catalog-service': catPort, 'order-service': ordPort };
+const [catAdmin = '0', ordAdmin = '0'] = (process.env.KUBE_PLAY_ADMIN_PORTS || '').split(',').filter(Boolean);
+const adminPorts = { 'catalog-service': catAdmin, 'order-service': ordAdmin };
 const cmName = { 'catalog-config': 'catalog-service', 'order-config': 'order-service' };
 const docs = YAML.parseAllDocuments(fs.readFileSync(input, 'utf8')).map((d) => d.toJS()).filter(Boolean);
 const keep = [];
@@ -30,6 +34,7 @@ for (const o of docs) {
     fs.writeFileSync(secretOut, JSON.stringify(b64));
   } else if (o.kind === 'ConfigMap' && cmName[o.metadata.name]) {
     o.data.PORT = String(ports[cmName[o.metadata.name]]);
+    o.data.ADMIN_PORT = String(adminPorts[cmName[o.metadata.name]]);
     if (o.data.CATALOG_SERVICE_URL) o.data.CATALOG_SERVICE_URL = `http://127.0.0.1:${catPort}`;
     keep.push(o);
   } else if (o.kind === 'Deployment' && ports[o.metadata.name]) {

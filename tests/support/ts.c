@@ -557,9 +557,9 @@ static int ts_start(struct ts_proc *p, const char *binary, const char *const *en
 {
 	size_t n_env = 0;
 	const char **extra = NULL;
-	char *port_env = NULL, **envp = NULL, *argv[2];
+	char *port_env = NULL, *admin_env = NULL, **envp = NULL, *argv[2];
 	const char *base;
-	int has_port = 0, rc = -1;
+	int has_port = 0, has_admin = 0, has_host = 0, rc = -1;
 
 	memset(p, 0, sizeof(*p));
 	p->pid = -1;
@@ -576,19 +576,45 @@ static int ts_start(struct ts_proc *p, const char *binary, const char *const *en
 					  ? (int)v
 					  : 0;
 		}
+		if (strncmp(env[n_env], "ADMIN_PORT=", 11) == 0) {
+			char *end;
+			long v = strtol(env[n_env] + 11, &end, 10);
+			has_admin = 1;
+			p->admin_port = (end != env[n_env] + 11 && *end == '\0' && v > 0 &&
+					 v < 65536)
+						? (int)v
+						: 0;
+		}
+		if (strncmp(env[n_env], "HOST=", 5) == 0)
+			has_host = 1;
 		n_env++;
 	}
 	if (!has_port)
 		p->port = ts_free_port();
-	extra = ts_xmalloc((n_env + 2) * sizeof(*extra));
+	/* Several daemons run side by side: each gets its own admin port (the default would
+	 * collide). */
+	if (!has_admin) {
+		do
+			p->admin_port = ts_free_port();
+		while (p->admin_port == p->port);
+	}
+	extra = ts_xmalloc((n_env + 4) * sizeof(*extra));
 	for (size_t i = 0; i < n_env; i++)
 		extra[i] = env[i];
 	if (!has_port) {
 		port_env = ts_fmt("PORT=%d", p->port);
 		extra[n_env++] = port_env;
 	}
+	if (!has_admin) {
+		admin_env = ts_fmt("ADMIN_PORT=%d", p->admin_port);
+		extra[n_env++] = admin_env;
+	}
+	if (!has_host)
+		extra[n_env++] = "HOST=127.0.0.1";
 	extra[n_env] = NULL;
 	snprintf(p->url, sizeof(p->url), "http://127.0.0.1:%d", p->port);
+	if (p->admin_port > 0)
+		snprintf(p->admin_url, sizeof(p->admin_url), "http://127.0.0.1:%d", p->admin_port);
 	base = strrchr(binary, '/');
 	base = base ? base + 1 : binary;
 	snprintf(p->log_path, sizeof(p->log_path), "%s/%s-%ld-%u.log", ts_tmpdir(), base,
@@ -602,6 +628,7 @@ static int ts_start(struct ts_proc *p, const char *binary, const char *const *en
 	ts_env_free(envp);
 	free(extra);
 	free(port_env);
+	free(admin_env);
 	return rc;
 }
 

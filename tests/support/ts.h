@@ -25,10 +25,13 @@ struct ts_proc {
 	int port;
 	char url[64];      /* "http://127.0.0.1:PORT" */
 	char log_path[256];/* stdout+stderr of the daemon */
+	int admin_port;    /* ADMIN_PORT given to it (a free port unless env sets it; 0 = none) */
+	char admin_url[64];/* "http://127.0.0.1:ADMIN_PORT", "" when there is none */
 };
 
 /* Spawns binary (a path) with the current environment plus env ("K=V", NULL-terminated; PORT
- * is chosen and set here unless env sets it), waits until GET /health answers 200 (10 s max).
+ * and ADMIN_PORT are chosen free and set here unless env sets them, HOST is 127.0.0.1 unless
+ * env sets it), waits until GET /health answers 200 (10 s max).
  * Returns 0, or -1 if it exited or never answered (log_path tells why). */
 int ts_spawn(struct ts_proc *p, const char *binary, const char *const *env);
 /* Like ts_spawn but does not wait for /health (for tests of bad configuration). */

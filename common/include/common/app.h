@@ -61,6 +61,8 @@ struct app_spec {
 	void (*cleanup)(struct app *app);
 	const struct app_worker *workers;
 	size_t nworkers;
+	/* Reads BASE_PATH: the public routes are served under that prefix (the catalog). */
+	bool base_path;
 	/* Routes served on ADMIN_PORT after /health, /ready and /metrics (e.g. internal
 	 * documents); at most APP_ADMIN_MAX_ROUTES in all. May be NULL. */
 	const struct http_route *admin_routes;

@@ -35,7 +35,7 @@ struct cfg_common {
 	int idle_timeout_s;         /* HTTP_IDLE_TIMEOUT_S: idle keep-alive connections are closed */
 	const char *host;           /* HOST: listen address of both listeners */
 	int admin_port;             /* ADMIN_PORT: health/ready/metrics listener; 0 = none */
-	const char *base_path;      /* BASE_PATH: prefix of the public routes ("" = none) */
+	const char *base_path;      /* BASE_PATH (catalog only: CFG_BASE_PATH_VAR); NULL = none */
 	int max_connections;        /* HTTP_MAX_CONNECTIONS */
 	int max_connections_per_ip; /* HTTP_MAX_CONNECTIONS_PER_IP; 0 = no limit */
 	int request_timeout_s;      /* HTTP_REQUEST_TIMEOUT_S: a request must be in within this */
@@ -56,10 +56,13 @@ struct cfg_common {
 	{ "HTTP_IDLE_TIMEOUT_S", "30", CFG_INT, 1, 3600, &(c)->idle_timeout_s, "idle keep-alive connections are closed after this" }, \
 	{ "HOST", "0.0.0.0", CFG_HOST, 0, 0, &(c)->host, "listen address (IPv4 or IPv6 literal) of the API and admin listeners" }, \
 	{ "ADMIN_PORT", "9000", CFG_INT, 0, 65535, &(c)->admin_port, "admin listener (/health, /ready, /metrics on their own thread); 0 = off; must differ per process on one host" }, \
-	{ "BASE_PATH", "", CFG_BASE_PATH, 0, 0, &(c)->base_path, "public routes are served under this prefix, e.g. /catalog (internal routes never are); empty = none" }, \
 	{ "HTTP_MAX_CONNECTIONS", "512", CFG_INT, 1, 65536, &(c)->max_connections, "open connections at most (split across HTTP_THREADS); more wait in the backlog" }, \
 	{ "HTTP_MAX_CONNECTIONS_PER_IP", "200", CFG_INT, 0, 65536, &(c)->max_connections_per_ip, "open connections per client address (more are closed unanswered); 0 = no limit (behind a proxy, all clients share its address)" }, \
 	{ "HTTP_REQUEST_TIMEOUT_S", "10", CFG_INT, 1, 3600, &(c)->request_timeout_s, "a request (headers and body) must arrive within this, else the connection is closed" }
+
+/* BASE_PATH, for a daemon whose public routes may sit under a prefix (the catalog). */
+#define CFG_BASE_PATH_VAR(c) \
+	{ "BASE_PATH", "", CFG_BASE_PATH, 0, 0, &(c)->base_path, "public routes are served under this prefix, e.g. /catalog (internal routes never are); empty = none" }
 
 /* Pure core: reads each variable through get(name) (getenv-like; NULL = unset), checks it and
  * writes the destination. Returns 0, or -1 with one line in err naming the variable and the rule,
