@@ -6,6 +6,9 @@
  * BASE_PATH. */
 #include "test_catalog_common.h"
 
+#include "common/http.h"
+#include "common/log.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <libpq-fe.h>
@@ -706,6 +709,91 @@ START_TEST(test_bad_base_path_or_host_exits_2)
 }
 END_TEST
 
+/* ---- the pre_body hook (an in-process server: no service uses the hook yet) ------------- */
+
+static int pre_body_calls;
+
+static int echo_len(struct http_req *req, struct http_resp *resp)
+{
+	return http_json(resp, 200, json_pack("{s:I}", "len", (json_int_t)req->body_len));
+}
+
+/* Refuses requests that carry X-Deny before their body is read, as an auth check would. */
+static int deny_early(struct http_req *req, struct http_resp *resp)
+{
+	__atomic_add_fetch(&pre_body_calls, 1, __ATOMIC_SEQ_CST);
+	ck_assert(req->body == NULL && req->route != NULL);
+	if (http_header(req, "X-Deny") != NULL)
+		return http_error(resp, 401, "Not authenticated");
+	return 0;
+}
+
+START_TEST(test_pre_body_answer_reaches_a_whole_body_first_client)
+{
+	static const struct http_route routes[] = { { "POST", "/echo", echo_len, HTTP_PUBLIC } };
+	static char body[900000];
+	struct http_server_config hc;
+	struct http_server *srv;
+	char head[256], buf[4096];
+	int port = ts_free_port();
+	int t, fd;
+
+	log_init("test", LOG_WARN);
+	memset(&hc, 0, sizeof(hc));
+	hc.host = "127.0.0.1";
+	hc.port = port;
+	hc.threads = 2;
+	hc.max_body = 1048576;
+	hc.routes = routes;
+	hc.nroutes = 1;
+	hc.pre_body = deny_early;
+	srv = http_server_start(&hc);
+	ck_assert(srv != NULL);
+	memset(body, 'x', sizeof(body));
+	for (t = 0; t < HYGIENE_413_TRIES; t++) {
+		fd = raw_connect(NULL, port);
+		snprintf(head, sizeof(head),
+			 "POST /echo HTTP/1.1\r\nHost: t\r\nX-Deny: 1\r\nContent-Length: %zu\r\n\r\n",
+			 sizeof(body));
+		ck_assert(raw_send(fd, head, strlen(head)) == 0 &&
+			  raw_send(fd, body, sizeof(body)) == 0);
+		ck_assert(raw_read_one(fd, buf, sizeof(buf), 5000) > 0);
+		assert_one_answer("pre_body 401 after the body", buf, 401);
+		/* The body was drained: the connection goes on. */
+		snprintf(head, sizeof(head),
+			 "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc");
+		raw_send(fd, head, strlen(head));
+		ck_assert(raw_read_one(fd, buf, sizeof(buf), 5000) > 0);
+		ck_assert_msg(status_of(buf) == 200 && strstr(buf, "{\"len\":3}") != NULL, "%s", buf);
+		close(fd);
+	}
+	/* With Expect: 100-continue the 401 comes at once, without 100 Continue. */
+	{
+		char *reply = raw_exchange(port,
+					   "POST /echo HTTP/1.1\r\nHost: t\r\nX-Deny: 1\r\n"
+					   "Expect: 100-continue\r\nContent-Length: 5000\r\n\r\n",
+					   8192);
+
+		ck_assert(strstr(reply, "100 Continue") == NULL);
+		assert_one_answer("pre_body 401 with Expect", reply, 401);
+		free(reply);
+	}
+	/* Unmatched routes never reach the hook. */
+	{
+		int before = __atomic_load_n(&pre_body_calls, __ATOMIC_SEQ_CST);
+		char *reply = raw_exchange(port,
+					   "POST /nowhere HTTP/1.1\r\nHost: t\r\nX-Deny: 1\r\n"
+					   "Connection: close\r\nContent-Length: 0\r\n\r\n",
+					   8192);
+
+		assert_one_answer("unmatched", reply, 404);
+		ck_assert_int_eq(__atomic_load_n(&pre_body_calls, __ATOMIC_SEQ_CST), before);
+		free(reply);
+	}
+	http_server_stop(srv, 1000);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("http_hygiene");
@@ -726,6 +814,7 @@ int main(void)
 	tcase_add_test(tc, test_chunked_upload_over_the_limit_gets_the_413);
 	tcase_add_test(tc, test_base_path_serves_public_routes_under_the_prefix_only);
 	tcase_add_test(tc, test_bad_base_path_or_host_exits_2);
+	tcase_add_test(tc, test_pre_body_answer_reaches_a_whole_body_first_client);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
