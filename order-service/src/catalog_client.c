@@ -16,6 +16,7 @@
 #define CATALOG_MAX_RESPONSE (1024 * 1024)
 
 static char *catalog_base;
+static char *catalog_books_prefix; /* the catalog's BASE_PATH; NULL or "" = none */
 static long catalog_timeout_ms = 2000;
 static pthread_key_t handle_key;
 static pthread_once_t handle_once = PTHREAD_ONCE_INIT;
@@ -67,6 +68,8 @@ void catalog_global_cleanup(void)
 {
 	free(catalog_base);
 	catalog_base = NULL;
+	free(catalog_books_prefix);
+	catalog_books_prefix = NULL;
 	curl_global_cleanup();
 }
 
@@ -84,6 +87,17 @@ int catalog_init(const char *base_url, int timeout_ms)
 	while (n > 0 && catalog_base[n - 1] == '/')
 		catalog_base[--n] = '\0';
 	catalog_timeout_ms = timeout_ms > 0 ? timeout_ms : 2000;
+	return 0;
+}
+
+int catalog_set_books_prefix(const char *prefix)
+{
+	char *copy = strdup(prefix != NULL ? prefix : "");
+
+	if (copy == NULL)
+		return -1;
+	free(catalog_books_prefix);
+	catalog_books_prefix = copy;
 	return 0;
 }
 
@@ -404,7 +418,8 @@ enum catalog_status catalog_get_book(long long book_id, const char *request_id,
 	struct buf path = { 0 };
 
 	memset(book, 0, sizeof *book);
-	if (buf_printf(&path, "/books/%lld", book_id) != 0)
+	if (buf_printf(&path, "%s/books/%lld",
+		       catalog_books_prefix != NULL ? catalog_books_prefix : "", book_id) != 0)
 		goto out;
 	if (exchange("get_book", "GET", path.data, NULL, request_id, CATALOG_ATTEMPTS, &ex, NULL) !=
 	    0)

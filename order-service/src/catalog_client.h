@@ -51,6 +51,10 @@ void catalog_global_cleanup(void);
 /* Stores the base URL (a trailing '/' is dropped) and the per-attempt timeout. Call once before
  * threads use the client. Returns 0 or -1 (out of memory / bad URL). */
 int catalog_init(const char *base_url, int timeout_ms);
+/* Stores the catalog's public prefix (its BASE_PATH, e.g. "/catalog"; "" or NULL = none): the
+ * book read (GET <prefix>/books/{id}) goes under it, the internal reservations API never does.
+ * Call once before threads use the client. Returns 0 or -1 (out of memory). */
+int catalog_set_books_prefix(const char *prefix);
 
 /* POST /reservations {reservation_id, book_id, quantity}.
  * CATALOG_OK: *book is the book after the decrement (clear it with catalog_book_clear).

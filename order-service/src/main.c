@@ -17,6 +17,7 @@ extern const char order_openapi_json[];
 
 /* The order service's own settings (filled by app_main from the environment). */
 static const char *catalog_url;
+static const char *catalog_base_path;
 static int catalog_timeout_ms;
 static int recovery_interval_ms;
 static int intent_age_ms;
@@ -32,7 +33,8 @@ static int order_init(struct app *app)
 	app->service = &saga;
 	if (catalog_global_init() != 0)
 		return -1;
-	if (catalog_init(catalog_url, catalog_timeout_ms) != 0) {
+	if (catalog_init(catalog_url, catalog_timeout_ms) != 0 ||
+	    catalog_set_books_prefix(catalog_base_path) != 0) {
 		catalog_global_cleanup();
 		return -1;
 	}
@@ -71,6 +73,8 @@ int main(int argc, char **argv)
 	static const struct cfg_var vars[] = {
 		{ "CATALOG_SERVICE_URL", "http://catalog-service:8000", CFG_URL, 0, 0, &catalog_url,
 		  "base URL of the catalog service (a trailing / is ignored)" },
+		{ "CATALOG_BASE_PATH", "", CFG_BASE_PATH, 0, 0, &catalog_base_path,
+		  "the catalog's BASE_PATH (e.g. /catalog): book reads go under it, reservations never" },
 		{ "CATALOG_TIMEOUT_MS", "2000", CFG_INT, 10, 600000, &catalog_timeout_ms,
 		  "connect and total timeout of one call to the catalog" },
 		{ "RECOVERY_INTERVAL_MS", "5000", CFG_INT, 10, 3600000, &recovery_interval_ms,

@@ -769,6 +769,43 @@ START_TEST(test_openapi_documents_every_route_and_each_answer_is_documented)
 }
 END_TEST
 
+/* Behind a front door the catalog serves its books under BASE_PATH; the order service reads books
+ * under CATALOG_BASE_PATH and reserves on the unprefixed internal API. */
+START_TEST(test_orders_against_a_catalog_with_a_base_path)
+{
+	struct ts_proc cat = { 0 }, ord = { 0 };
+	struct ts_resp r = { 0 };
+	char dburl[512], caturl[160], body[256];
+	const char *cenv[] = { dburl, "BASE_PATH=/catalog", "LOG_LEVEL=warn", NULL };
+	const char *oenv[] = { dburl, caturl, "CATALOG_BASE_PATH=/catalog", "LOG_LEVEL=warn", NULL };
+	long long book, id;
+
+	(void)snprintf(dburl, sizeof dburl, "DATABASE_URL=%s", db);
+	ck_assert_int_eq(ts_spawn(&cat, t_env("CATALOG_BIN"), cenv), 0);
+	(void)snprintf(caturl, sizeof caturl, "CATALOG_SERVICE_URL=%s", cat.url);
+	ck_assert_int_eq(ts_spawn(&ord, t_env("ORDER_BIN"), oenv), 0);
+	(void)ts_req(&r, "POST", cat.url,
+		     "{\"title\":\"Prefixed\",\"author\":\"Tester\",\"price\":\"3.00\",\"quantity\":4}",
+		     "/catalog/books");
+	ck_assert_int_eq(r.status, 201);
+	book = ts_int(r.json, "id");
+	ts_resp_free(&r);
+	(void)snprintf(body, sizeof body, valid_body_fmt, book, 1);
+	(void)ts_req(&r, "POST", ord.url, body, "/orders");
+	ck_assert_msg(r.status == 201, "POST /orders: %ld %s", r.status, r.body);
+	id = ts_int(r.json, "id");
+	ck_assert_str_eq(ts_str(r.json, "book_title"), "Prefixed");
+	ts_resp_free(&r);
+	(void)ts_req(&r, "GET", ord.url, NULL, "/orders/%lld/book", id);
+	ck_assert_msg(r.status == 200, "GET /orders/{id}/book: %ld %s", r.status, r.body);
+	ck_assert_int_eq(ts_int(r.json, "quantity"), 3);
+	ts_resp_free(&r);
+	ck_assert_int_eq(t_book_qty(db, book), 3);
+	ts_stop(&ord, SIGTERM, 5000);
+	ts_stop(&cat, SIGTERM, 5000);
+}
+END_TEST
+
 static Suite *api_suite(void)
 {
 	Suite *s = suite_create("order_api");
@@ -789,6 +826,7 @@ static Suite *api_suite(void)
 	tcase_add_test(tc, test_idempotency_failed_attempt_is_forgotten);
 	tcase_add_test(tc, test_idempotency_concurrent_same_key_creates_one_order);
 	tcase_add_test(tc, test_get_order_book_reports_availability);
+	tcase_add_test(tc, test_orders_against_a_catalog_with_a_base_path);
 	tcase_add_test(tc, test_operational_endpoints);
 	tcase_add_test(tc, test_recovery_undoes_an_abandoned_intent);
 	tcase_add_test(tc, test_catalog_connections_are_kept_alive_across_orders);
