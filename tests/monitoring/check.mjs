@@ -15,6 +15,7 @@ import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
+import { createHash } from 'node:crypto';
 import Ajv from 'ajv';
 import YAML from 'yaml';
 
@@ -59,13 +60,26 @@ const objectMeta = {
   },
 };
 
-const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
+// CRD patterns are Go RE2: a leading (?i) becomes JavaScript's i flag.
+function re2(str, flags) {
+  const m = /^(\^?)\(\?i\)/.exec(str);
+  return m ? new RegExp(m[1] + str.slice(m[0].length), `${flags}i`) : new RegExp(str, flags);
+}
+re2.code = 'new RegExp';
+const ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false, strictRequired: false, allowUnionTypes: true, code: { regExp: re2 } });
 ajv.addFormat('int32', { type: 'number', validate: (n) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 });
 ajv.addFormat('int64', { type: 'number', validate: (n) => Number.isInteger(n) });
 ajv.addFormat('date-time', (s) => !Number.isNaN(Date.parse(s)));
 
 const validators = new Map(); // "apiVersion/kind" -> validate function
 const crdDir = join(here, 'crds');
+// The vendored files are exactly the pinned ones (sha256 recorded in crds/SOURCE.md).
+const source = readFileSync(join(crdDir, 'SOURCE.md'), 'utf8');
+for (const [, f, sum] of source.matchAll(/^\| `([^`]+\.yaml)` \| `([0-9a-f]{64})` \|$/gm)) {
+  const have = createHash('sha256').update(readFileSync(join(crdDir, f))).digest('hex');
+  if (have === sum) ok(`crds/${f} matches its sha256 in crds/SOURCE.md`);
+  else bad(`crds/${f}: sha256 ${have}, crds/SOURCE.md records ${sum}`);
+}
 for (const f of ['monitoring.coreos.com_podmonitors.yaml', 'monitoring.coreos.com_prometheusrules.yaml']) {
   const crd = YAML.parse(readFileSync(join(crdDir, f), 'utf8'));
   for (const v of crd.spec.versions.filter((x) => x.served)) {
