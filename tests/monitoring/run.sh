@@ -51,6 +51,7 @@ cleanup() {
   "$root/scripts/prometheus.sh" stop "$prom" >/dev/null 2>&1
   local p
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
 }
 trap cleanup EXIT
 # fake SERVICE NAME [--drop METRIC]: starts a fake target (its PID kept for cleanup); its port is
