@@ -22,6 +22,7 @@ packages=(
   clang libclang-rt-14-dev
   podman runc debootstrap catatonit
   nodejs npm
+  prometheus
 )
 
 # Packages whose job a binary from elsewhere may already do (e.g. NodeSource's nodejs ships npm and
