@@ -64,6 +64,36 @@ struct cfg_common {
 #define CFG_BASE_PATH_VAR(c) \
 	{ "BASE_PATH", "", CFG_BASE_PATH, 0, 0, &(c)->base_path, "public routes are served under this prefix, e.g. /catalog (internal routes never are); empty = none" }
 
+/* Authentication settings (common/auth.h checks them together with auth_config_check()). */
+struct cfg_auth {
+	const char *jwks;        /* AUTH_JWKS: file path, http(s):// URL, or the JWKS itself ('{'...) */
+	const char *issuer;      /* AUTH_ISSUER */
+	const char *audience;    /* AUTH_AUDIENCE */
+	int leeway_s;            /* AUTH_LEEWAY_S */
+	const char *roles_claim; /* AUTH_ROLES_CLAIM: dotted path */
+	int jwks_refresh_s;      /* AUTH_JWKS_REFRESH_S */
+	int disabled;            /* AUTH_DISABLED: 0 or 1 */
+};
+
+#define CFG_AUTH_VARS(a) \
+	{ "AUTH_JWKS", NULL, CFG_STR, 0, 0, &(a)->jwks, "token-signing public keys (JWKS): a file path or an http(s):// URL such as the identity provider's /.well-known/jwks.json; required unless AUTH_DISABLED=1" }, \
+	{ "AUTH_ISSUER", NULL, CFG_STR, 0, 0, &(a)->issuer, "required value of the tokens' iss claim" }, \
+	{ "AUTH_AUDIENCE", NULL, CFG_STR, 0, 0, &(a)->audience, "value the tokens' aud claim must contain" }, \
+	{ "AUTH_LEEWAY_S", "30", CFG_INT, 0, 600, &(a)->leeway_s, "clock skew allowed on exp, nbf and iat, in seconds" }, \
+	{ "AUTH_ROLES_CLAIM", "roles", CFG_STR, 0, 0, &(a)->roles_claim, "claim holding the roles array; dotted paths allowed (Keycloak: realm_access.roles)" }, \
+	{ "AUTH_JWKS_REFRESH_S", "300", CFG_INT, 1, 86400, &(a)->jwks_refresh_s, "how often the JWKS is reloaded (the last good set is kept when a reload fails)" }, \
+	{ "AUTH_DISABLED", "0", CFG_INT, 0, 1, &(a)->disabled, "1 turns token checks off (development and the no-auth benchmark baseline only; warned at every start)" }
+
+/* The shared secret of the internal (service-to-service) API. */
+struct cfg_internal_token {
+	const char *token;    /* INTERNAL_API_TOKEN */
+	const char *previous; /* INTERNAL_API_TOKEN_PREVIOUS: still accepted during a rotation */
+};
+
+#define CFG_INTERNAL_TOKEN_VARS(t) \
+	{ "INTERNAL_API_TOKEN", NULL, CFG_STR, 0, 0, &(t)->token, "shared secret of the internal API (at least 32 characters), sent as Authorization: Bearer" }, \
+	{ "INTERNAL_API_TOKEN_PREVIOUS", NULL, CFG_STR, 0, 0, &(t)->previous, "the previous internal token, still accepted while a rotation is rolled out" }
+
 /* Pure core: reads each variable through get(name) (getenv-like; NULL = unset), checks it and
  * writes the destination. Returns 0, or -1 with one line in err naming the variable and the rule,
  * e.g. "PORT: \"abc\" is not an integer between 1 and 65535". Strings point into get()'s storage. */
