@@ -17,6 +17,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 packages=(
   build-essential cmake pkg-config
   libmicrohttpd-dev libpq-dev libjansson-dev libcurl4-openssl-dev check
+  libcjose-dev libssl-dev openssl
   postgresql postgresql-contrib
   curl jq wrk nginx-light
   clang libclang-rt-14-dev
