@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # fuzz.sh - builds and runs the libFuzzer harness for common/'s pure parsers
-# (tests/fuzz/fuzz_parsers.c: money, valid, jsonx, the router). See docs/fuzzing.md.
+# (tests/fuzz/fuzz_parsers.c: money, valid, jsonx, the router, the bearer-token and JWKS parsers
+# of auth). See docs/fuzzing.md.
 #
 #   scripts/fuzz.sh [seconds] [extra libFuzzer flags...]     default: 180 seconds
 #
@@ -25,7 +26,9 @@ mkdir -p "$build" "$corpus"
 	"$root/tests/fuzz/fuzz_parsers.c" \
 	"$root/common/src/money.c" "$root/common/src/valid.c" \
 	"$root/common/src/jsonx.c" "$root/common/src/router.c" \
-	$(pkg-config --cflags --libs jansson) \
+	"$root/common/src/auth.c" "$root/common/src/auth_jwks.c" "$root/common/src/auth_cache.c" \
+	"$root/common/src/httpc.c" "$root/common/src/buf.c" "$root/common/src/log.c" \
+	$(pkg-config --cflags --libs jansson cjose libcrypto libcurl) -lpthread \
 	-o "$build/fuzz_parsers"
 
 # Seeds: the first byte selects the target (0 text parsers, 1 JSON + field validators, 2 router).
@@ -41,6 +44,20 @@ seed json-nul '\001{"a":"\\u0000","b":12.345}'
 seed route '\002/books/12'
 seed route-rel '\002/reservations/abc/release'
 
+# Token seeds (target 3) signed with dev keys made here, so the fuzzer starts from tokens that
+# verify; FUZZ_JWKS points the harness at their JWKS (replay a finding with the same variable).
+"$root/scripts/devkeys.sh" "$build/fuzz-keys/rsa" 2>/dev/null
+"$root/scripts/devkeys.sh" --ec "$build/fuzz-keys/ec" 2>/dev/null
+rsa_jwk=$(sed 's/^{"keys":\[//; s/\]}$//' "$build/fuzz-keys/rsa/jwks.json")
+ec_jwk=$(sed 's/^{"keys":\[//; s/\]}$//' "$build/fuzz-keys/ec/jwks.json")
+printf '{"keys":[%s,%s]}\n' "$rsa_jwk" "$ec_jwk" >"$build/fuzz-keys/jwks.json"
+export FUZZ_JWKS=$build/fuzz-keys/jwks.json
+tok() { "$root/scripts/token.sh" --ttl 315360000 --key "$build/fuzz-keys/$1" "${@:2}"; }
+printf '\003%s' "$(tok rsa --role admin)" >"$corpus/seed-token-rsa"
+printf '\003%s' "$(tok ec --role customer --email c@example.com)" >"$corpus/seed-token-ec"
+printf '\003%s' "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0." >"$corpus/seed-token-none"
+printf '\004%s' "$(cat "$build/fuzz-keys/jwks.json")" >"$corpus/seed-jwks"
+
 cd "$build"
-exec ./fuzz_parsers -max_total_time="$secs" -max_len=4096 -timeout=5 -rss_limit_mb=2048 \
+exec ./fuzz_parsers -max_total_time="$secs" -max_len=9000 -timeout=5 -rss_limit_mb=2048 \
 	-print_final_stats=1 "$@" "$corpus"

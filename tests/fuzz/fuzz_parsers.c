@@ -1,16 +1,23 @@
 /* fuzz_parsers.c - libFuzzer harness for the pure parsers of common/ (money, valid, jsonx, the
- * router). Client bytes reach each of them, so none may crash, hang, leak or read out of bounds,
- * whatever the input. Built by scripts/fuzz.sh (see docs/fuzzing.md); not part of the CMake build.
+ * router, the bearer token and JWKS parsers of auth). Client bytes reach each of them, so none may
+ * crash, hang, leak or read out of bounds, whatever the input. Built by scripts/fuzz.sh (see
+ * docs/fuzzing.md); not part of the CMake build.
  *
  * The first input byte picks the target, the rest is the payload, so one corpus covers all. */
+#include "../../common/src/auth_int.h"
+#include "common/auth.h"
 #include "common/http.h"
 #include "common/jsonx.h"
 #include "common/money.h"
 #include "common/valid.h"
 
+#include "common/log.h"
+
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static int fuzz_handler(struct http_req *req, struct http_resp *resp)
 {
@@ -139,6 +146,106 @@ static void fuzz_route(const char *s, size_t len)
 	free(path);
 }
 
+/* The verifier the token target checks against: the JWKS in $FUZZ_JWKS (scripts/fuzz.sh makes
+ * dev keys and seeds signed with them, so the fuzzer starts from tokens that verify), else one
+ * built-in EC key whose private half is gone (then every signature fails, but every parser before
+ * the signature check is still reached). */
+static struct auth_verifier *fuzz_verifier(void)
+{
+	static struct auth_verifier *v;
+	static const char builtin[] =
+		"{\"keys\":[{\"kty\":\"EC\",\"use\":\"sig\",\"alg\":\"ES256\",\"kid\":\"fuzz-ec\","
+		"\"crv\":\"P-256\",\"x\":\"TgARJgaC7Fn-yRDEU4GMtXwi890Tbh4tEOce8kn2kJk\","
+		"\"y\":\"y8e4wdSH0bRxTw_Ibya9VRC6p5i4M6v4y9fzhBxvx0I\"}]}";
+	struct cfg_auth c = { .issuer = "http://localhost/dev", .audience = "bookstore",
+			      .leeway_s = 30, .roles_claim = "realm.roles", .jwks_refresh_s = 300 };
+	char err[512];
+
+	if (v != NULL)
+		return v;
+	log_init("fuzz", LOG_ERROR);
+	c.jwks = getenv("FUZZ_JWKS") != NULL ? getenv("FUZZ_JWKS") : builtin;
+	v = auth_verifier_new(&c, err, sizeof(err));
+	if (v == NULL) {
+		fprintf(stderr, "fuzz: %s\n", err);
+		abort();
+	}
+	return v;
+}
+
+#define FUZZ_INTERNAL "fuzz-internal-token-0123456789abcdef"
+
+static const struct auth_internal *fuzz_internal(void)
+{
+	static struct auth_internal ai;
+	static bool ready;
+	struct cfg_internal_token t = { .token = FUZZ_INTERNAL, .previous = NULL };
+	char err[128];
+
+	if (!ready && auth_internal_init(&ai, &t, err, sizeof(err)) != 0)
+		abort();
+	ready = true;
+	return &ai;
+}
+
+/* The Authorization header: refusals never fill an identity, an acceptance only with clean
+ * strings, and a token the shape check refuses is never accepted. */
+static void fuzz_token(const char *s, size_t len)
+{
+	struct auth_verifier *v = fuzz_verifier();
+	struct auth_identity id;
+	const char *why = NULL;
+	const char *tok = NULL;
+	size_t toklen = 0;
+	char *hdr = malloc(len + 8);
+	enum auth_result r;
+
+	if (hdr == NULL)
+		abort();
+	memcpy(hdr, "Bearer ", 7);
+	memcpy(hdr + 7, s, len + 1);
+	memset(&id, 0x5A, sizeof(id));
+	r = auth_check_why(v, hdr, 1, &id, &why);
+	if (why == NULL)
+		abort();
+	if (r == AUTH_OK) {
+		if (auth_bearer_token(hdr, &tok, &toklen) != 0 || auth_token_shape(tok, toklen) != NULL)
+			abort();
+		if (memchr(id.sub, '\0', sizeof(id.sub)) == NULL || id.sub[0] == '\0' ||
+		    memchr(id.email, '\0', sizeof(id.email)) == NULL)
+			abort();
+		for (const char *p = id.sub; *p != '\0'; p++)
+			if ((unsigned char)*p < 0x20)
+				abort();
+	}
+	/* The raw header too (any scheme, any bytes), and the internal-token check. */
+	(void)auth_check(v, s, 1, &id);
+	if (auth_internal_ok(fuzz_internal(), s, 1) && strcmp(s, "Bearer " FUZZ_INTERNAL) != 0 &&
+	    strncasecmp(s, "bearer", 6) != 0)
+		abort();
+	if (auth_bearer_token(s, &tok, &toklen) == 0)
+		(void)auth_token_shape(tok, toklen);
+	free(hdr);
+}
+
+/* JWKS documents: a parse either fails or yields 1..AUTH_MAX_KEYS keys with distinct kids. */
+static void fuzz_jwks(const char *s, size_t len)
+{
+	char err[256];
+	struct auth_keyset *ks;
+
+	(void)fuzz_verifier(); /* log_init */
+	ks = auth_keyset_parse(s, len, err, sizeof(err));
+	if (ks == NULL)
+		return;
+	if (ks->n == 0 || ks->n > AUTH_MAX_KEYS)
+		abort();
+	for (size_t i = 0; i < ks->n; i++)
+		if (auth_keyset_find(ks, ks->keys[i].kid) != &ks->keys[i])
+			abort();
+	auth_keyset_release(ks);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *s;
@@ -153,15 +260,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	memcpy(s, data + 1, len);
 	s[len] = '\0';
-	switch (data[0] % 3) {
+	switch (data[0] % 5) {
 	case 0:
 		fuzz_text(s, strlen(s));
 		break;
 	case 1:
 		fuzz_json(s, len);
 		break;
-	default:
+	case 2:
 		fuzz_route(s, strlen(s));
+		break;
+	case 3:
+		fuzz_token(s, strlen(s));
+		break;
+	default:
+		fuzz_jwks(s, len);
 		break;
 	}
 	free(s);
