@@ -1,0 +1,218 @@
+/* test_httpc.c - common/httpc.h against loopback servers: a normal answer, an error status, the
+ * body cap, the total timeout (a server that never answers), a refused connection and a scheme
+ * other than http(s). */
+#include "common/httpc.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <curl/curl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+/* A one-thread server: answers every request with status and body_len bytes of 'x', or, with
+ * silent set, reads the request and never answers. */
+struct server {
+	int fd;
+	int port;
+	int status;
+	size_t body_len;
+	bool silent;
+	atomic_bool stop;
+	pthread_t thread;
+};
+
+static void *server_main(void *arg)
+{
+	struct server *s = arg;
+	int held[8];
+	int nheld = 0;
+
+	while (!atomic_load(&s->stop)) {
+		struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
+		char req[4096];
+		char head[160];
+		char *body;
+		int c;
+
+		if (poll(&pfd, 1, 50) <= 0)
+			continue;
+		c = accept(s->fd, NULL, NULL);
+		if (c < 0)
+			continue;
+		(void)recv(c, req, sizeof(req), 0);
+		if (s->silent) {
+			if (nheld < 8)
+				held[nheld++] = c;
+			else
+				close(c);
+			continue;
+		}
+		snprintf(head, sizeof(head),
+			 "HTTP/1.1 %d X\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+			 s->status, s->body_len);
+		body = malloc(s->body_len + 1);
+		if (body == NULL)
+			abort();
+		memset(body, 'x', s->body_len);
+		(void)send(c, head, strlen(head), MSG_NOSIGNAL);
+		(void)send(c, body, s->body_len, MSG_NOSIGNAL);
+		free(body);
+		close(c);
+	}
+	for (int i = 0; i < nheld; i++)
+		close(held[i]);
+	return NULL;
+}
+
+static void server_start(struct server *s, int status, size_t body_len, bool silent)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+
+	memset(s, 0, sizeof(*s));
+	s->status = status;
+	s->body_len = body_len;
+	s->silent = silent;
+	s->fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(s->fd, 0);
+	ck_assert_int_eq(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(s->fd, 8), 0);
+	ck_assert_int_eq(getsockname(s->fd, (struct sockaddr *)&a, &alen), 0);
+	s->port = ntohs(a.sin_port);
+	ck_assert_int_eq(pthread_create(&s->thread, NULL, server_main, s), 0);
+}
+
+static void server_stop(struct server *s)
+{
+	atomic_store(&s->stop, true);
+	pthread_join(s->thread, NULL);
+	close(s->fd);
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+START_TEST(test_get_returns_status_and_body)
+{
+	struct server s;
+	struct httpc *c = httpc_new();
+	struct httpc_resp r;
+	char url[64];
+
+	server_start(&s, 200, 1000, false);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/x", s.port);
+	ck_assert_int_eq(httpc_get(c, &(struct httpc_req){ .url = url }, &r), HTTPC_OK);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_uint_eq(r.len, 1000);
+	ck_assert_uint_eq(strlen(r.body), 1000);
+	httpc_resp_free(&r);
+	s.status = 503;
+	ck_assert_int_eq(httpc_get(c, &(struct httpc_req){ .url = url }, &r), HTTPC_OK);
+	ck_assert_int_eq(r.status, 503);
+	httpc_resp_free(&r);
+	server_stop(&s);
+	httpc_free(c);
+}
+END_TEST
+
+START_TEST(test_body_over_the_cap_is_refused)
+{
+	struct server s;
+	struct httpc *c = httpc_new();
+	struct httpc_resp r;
+	char url[64];
+
+	server_start(&s, 200, 200000, false);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/big", s.port);
+	ck_assert_int_eq(httpc_get(c, &(struct httpc_req){ .url = url, .max_body = 65536 }, &r),
+			 HTTPC_TOO_LARGE);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_ptr_nonnull(r.body);
+	ck_assert_ptr_nonnull(strstr(r.error, "larger than 65536"));
+	httpc_resp_free(&r);
+	server_stop(&s);
+	httpc_free(c);
+}
+END_TEST
+
+START_TEST(test_silent_server_times_out_within_bound)
+{
+	struct server s;
+	struct httpc *c = httpc_new();
+	struct httpc_resp r;
+	char url[64];
+	double t0, took;
+
+	server_start(&s, 200, 10, true);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/slow", s.port);
+	t0 = now_ms();
+	ck_assert_int_eq(httpc_get(c, &(struct httpc_req){ .url = url, .timeout_ms = 300 }, &r),
+			 HTTPC_TIMEOUT);
+	took = now_ms() - t0;
+	ck_assert_msg(took < 2 * 300 + 250, "took %.0f ms", took);
+	httpc_resp_free(&r);
+	server_stop(&s);
+	httpc_free(c);
+}
+END_TEST
+
+START_TEST(test_refused_connection_and_other_schemes_are_errors)
+{
+	struct server s;
+	struct httpc *c = httpc_new();
+	struct httpc_resp r;
+	char url[64];
+
+	server_start(&s, 200, 10, false);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", s.port);
+	server_stop(&s); /* nothing listens there any more */
+	ck_assert_int_eq(httpc_get(c, &(struct httpc_req){ .url = url }, &r), HTTPC_ERROR);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert(r.error[0] != '\0');
+	httpc_resp_free(&r);
+	ck_assert_int_eq(httpc_get(c, &(struct httpc_req){ .url = "file:///etc/hostname" }, &r),
+			 HTTPC_ERROR);
+	ck_assert_uint_eq(r.len, 0);
+	httpc_resp_free(&r);
+	ck_assert_int_eq(httpc_get(NULL, &(struct httpc_req){ .url = url }, &r), HTTPC_ERROR);
+	httpc_resp_free(&r);
+	ck_assert_str_eq(httpc_status_name(HTTPC_TOO_LARGE), "too_large");
+	httpc_free(c);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("httpc");
+	TCase *t = tcase_create("get");
+	SRunner *sr;
+	int failed;
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return 1;
+	tcase_add_test(t, test_get_returns_status_and_body);
+	tcase_add_test(t, test_body_over_the_cap_is_refused);
+	tcase_add_test(t, test_silent_server_times_out_within_bound);
+	tcase_add_test(t, test_refused_connection_and_other_schemes_are_errors);
+	suite_add_tcase(s, t);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	curl_global_cleanup();
+	return failed == 0 ? 0 : 1;
+}
