@@ -119,7 +119,7 @@ enum httpc_status httpc_get(struct httpc *c, const struct httpc_req *req, struct
 			 sink.body.limit);
 		st = HTTPC_TOO_LARGE;
 	} else {
-		snprintf(resp->error, sizeof(resp->error), "%s%s%s", curl_easy_strerror(cc),
+		snprintf(resp->error, sizeof(resp->error), "%.120s%s%.120s", curl_easy_strerror(cc),
 			 curl_err[0] != '\0' ? ": " : "", curl_err);
 		st = cc == CURLE_OPERATION_TIMEDOUT ? HTTPC_TIMEOUT : HTTPC_ERROR;
 	}
