@@ -28,6 +28,7 @@ mkdir -p "$build" "$corpus"
 	"$root/common/src/jsonx.c" "$root/common/src/router.c" \
 	"$root/common/src/auth.c" "$root/common/src/auth_jwks.c" "$root/common/src/auth_cache.c" \
 	"$root/common/src/httpc.c" "$root/common/src/buf.c" "$root/common/src/log.c" \
+	"$root/common/src/utf8.c" \
 	$(pkg-config --cflags --libs jansson cjose libcrypto libcurl) -lpthread \
 	-o "$build/fuzz_parsers"
 
