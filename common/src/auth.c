@@ -645,6 +645,10 @@ static const char *claims_check(const struct auth_verifier *v, const json_t *cla
 	if (email != NULL && !json_is_null(email) &&
 	    !copy_claim(email, out->email, sizeof(out->email)))
 		return "email malformed";
+	/* An address the provider says it has not verified identifies nobody: customers' rights
+	 * follow the e-mail, and self-registration could otherwise claim someone else's. */
+	if (json_is_false(json_object_get(claims, "email_verified")))
+		out->email[0] = '\0';
 	out->admin = has_admin_role(v, claims);
 	*exp_out = exp >= 9.0e18 ? INT64_MAX : (int64_t)exp;
 	return NULL;

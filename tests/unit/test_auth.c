@@ -287,6 +287,13 @@ START_TEST(test_valid_rs256_token_is_accepted_with_identity)
 	expect_ok(v, mint(&rsa1, &c), &id);
 	ck_assert_str_eq(id.email, "");
 	ck_assert(id.admin);
+	c.email = "ann@example.com";
+	c.extra_json = "{\"email_verified\":false}";
+	expect_ok(v, mint(&rsa1, &c), &id);
+	ck_assert_str_eq(id.email, ""); /* an unverified address identifies nobody */
+	c.extra_json = "{\"email_verified\":true}";
+	expect_ok(v, mint(&rsa1, &c), &id);
+	ck_assert_str_eq(id.email, "ann@example.com");
 	auth_verifier_free(v);
 }
 END_TEST

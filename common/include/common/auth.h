@@ -58,7 +58,7 @@ enum auth_result {
 /* Who the token says the caller is. Strings are NUL-terminated, free of control characters. */
 struct auth_identity {
 	char sub[256];   /* the sub claim (required, non-empty) */
-	char email[321]; /* the email claim, "" when absent */
+	char email[321]; /* the email claim; "" when absent or when email_verified is false */
 	bool admin;      /* the roles claim (AUTH_ROLES_CLAIM) contains "admin" */
 };
 
