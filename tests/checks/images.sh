@@ -20,7 +20,7 @@ set -uo pipefail
 . "$(dirname "$0")/lib/checks.bash"
 
 IMAGE_MAX_BYTES=${IMAGE_MAX_BYTES:-30000000}
-TAG=$(awk '/name: bookstore\/catalog-service/ {getline; gsub(/[" ]|newTag:/, ""); print; exit}' "$SOURCE_DIR/k8s/kustomization.yaml")
+TAG=$(awk '/^  - name: catalog-service$/ {f = 1; next} f && /newTag:/ {gsub(/[" ]|newTag:/, ""); print; exit}' "$SOURCE_DIR/k8s/base/kustomization.yaml")
 TAG=${TAG:-0.1.0}
 run_tmp images
 # The images get the release tag $TAG (what a user deploys) and a per-run tag; everything this run

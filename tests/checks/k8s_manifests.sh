@@ -1,33 +1,40 @@
 #!/usr/bin/env bash
-# k8s_manifests.sh - render k8s/ offline (no kubectl here), validate every object against the
-# Kubernetes API schemas (npm kubernetes-models, strict fields), and run the policy checks in
-# tests/k8s/check.mjs: probes, resources, security context, pinned images, Service selectors, Ingress
-# backends, ConfigMap/Secret keys, the local nginx mirror, and the environment each container gets ==
-# the variables its service lists in `--help`. Installs tests/k8s/node_modules with `npm ci` once.
+# k8s_manifests.sh - offline checks of the Kubernetes manifests: every overlay (k8s/overlays/dev,
+# prod), the base and the Gateway API variant (tests/k8s/variants/gateway) rendered with
+# `kubectl kustomize`; every built-in object validated against the Kubernetes schemas (npm
+# kubernetes-models, strict fields), every custom resource (Gateway API, Traefik, Envoy Gateway)
+# against its vendored CRD with unknown fields rejected, plus a fixture of invalid Gateway API
+# objects that must be rejected; then the policies of tests/k8s/check.mjs (probes on the admin
+# port, NetworkPolicy flows, labels, external Secrets, each service's environment == its `--help`
+# variables, ...) and the route list deploy/public-routes.txt against the Ingress, the HTTPRoutes
+# and the public OpenAPI documents. Installs tests/k8s/node_modules with `npm ci` once.
+#
+# Vendored CRDs are looked up in (every folder that exists; see tests/k8s/crds/README.md):
+#   tests/k8s/crds/   $K8S_CRDS_DIR   <repo>/../shared/vendor/k8s-crds/
 set -uo pipefail
 . "$(dirname "$0")/lib/checks.bash"
 
 ensure_k8s_tools || exit 1
+command -v kubectl >/dev/null || die "kubectl is not installed (it renders the kustomizations)"
 kdir=$SOURCE_DIR/tests/k8s
 for b in "$CATALOG_BIN" "$ORDER_BIN"; do [ -x "$b" ] || die "$b not built"; done
-"$CATALOG_BIN" --help >"$TEST_TMPDIR/catalog-help.txt" 2>&1 || die "catalog-service --help failed"
-"$ORDER_BIN" --help >"$TEST_TMPDIR/order-help.txt" 2>&1 || die "order-service --help failed"
+run_tmp k8s
+"$CATALOG_BIN" --help >"$RUN_TMP/catalog-help.txt" 2>&1 || die "catalog-service --help failed"
+"$ORDER_BIN" --help >"$RUN_TMP/order-help.txt" 2>&1 || die "order-service --help failed"
 
-node "$kdir/check.mjs" --dir "$SOURCE_DIR/k8s" --render "$TEST_TMPDIR/k8s-rendered.yaml" \
-  --vars "catalog-service=$TEST_TMPDIR/catalog-help.txt" --vars "order-service=$TEST_TMPDIR/order-help.txt" \
-  --nginx "$SOURCE_DIR/deploy/nginx/bookstore.conf.tmpl" || bad "k8s manifest checks (see FAIL lines above)"
+crds=()
+for d in "$kdir/crds" "${K8S_CRDS_DIR:-}" "$SOURCE_DIR/../shared/vendor/k8s-crds"; do
+  [ -n "$d" ] && [ -d "$d" ] && crds+=(--crds "$d")
+done
 
-# The local nginx template must be a valid nginx configuration once filled in.
-if command -v nginx >/dev/null; then
-  d=$TEST_TMPDIR/nginx-syntax
-  mkdir -p "$d/logs" "$d/nginx-tmp"
-  sed -e "s#@DIR@#$d#g; s#@PORT@#18080#; s#@LIMIT_RPS@#1000#" \
-      -e 's#^@CATALOG_SERVERS@$#        server 127.0.0.1:1;#; s#^@ORDER_SERVERS@$#        server 127.0.0.1:2;#' \
-      -e 's#^@LIMITS@$#        limit_req zone=bookstore_rps burst=5000 nodelay;#' \
-      "$SOURCE_DIR/deploy/nginx/bookstore.conf.tmpl" >"$d/nginx.conf"
-  if nginx -t -q -p "$d" -c "$d/nginx.conf" 2>"$d/err"; then ok "deploy/nginx template is valid nginx syntax"
-  else cat "$d/err"; bad "deploy/nginx template fails nginx -t"; fi
-else
-  echo "SKIP  nginx not installed: template syntax not checked"
-fi
+# Each kustomization must also render with kubectl alone (what a platform team runs).
+for d in k8s/base k8s/overlays/dev k8s/overlays/prod tests/k8s/variants/gateway; do
+  if kubectl kustomize "$SOURCE_DIR/$d" >"$RUN_TMP/$(echo "$d" | tr / -).yaml" 2>"$RUN_TMP/kustomize.err"; then
+    ok "kubectl kustomize $d"
+  else cat "$RUN_TMP/kustomize.err"; bad "kubectl kustomize $d"; fi
+done
+
+node "$kdir/check.mjs" --root "$SOURCE_DIR" "${crds[@]}" --out "$RUN_TMP" \
+  --vars "catalog-service=$RUN_TMP/catalog-help.txt" --vars "order-service=$RUN_TMP/order-help.txt" \
+  || bad "k8s manifest checks (see FAIL lines above)"
 finish

@@ -1,41 +1,60 @@
-// kube-play-local.mjs - turn the rendered k8s/ manifests into what `podman kube play` can run on
+// kube-play-local.mjs - turn the rendered k8s/base manifests into what `podman kube play` can run on
 // one machine without a cluster, for tests/checks/images.sh. Only the wiring changes; the pod specs
-// (init container, env from ConfigMap/Secret, securityContext, probes paths, image) are kept:
+// (init container, env from ConfigMap/Secrets, securityContext, probe paths, image) are kept:
 //   - Deployments catalog-service and order-service, replicas 1, hostNetwork (tests use loopback),
-//     no containerPorts (podman refuses port mappings with host networking), probe ports numeric;
-//   - PORT in each ConfigMap set to the given free port; order's CATALOG_SERVICE_URL to the catalog's;
-//     ADMIN_PORT to the free ports in $KUBE_PLAY_ADMIN_PORTS ("catalog,order"; else 0 = off), since
-//     both pods share the host network;
-//   - images prefixed with localhost/ (podman's name for local builds);
-//   - the Secret bookstore-db written separately as the flat JSON map of base64 values that
-//     `podman secret create` + kube play (4.3) expect, with DATABASE_URL pointing at the test DB.
+//     no containerPorts (podman refuses port mappings with host networking), probe ports numeric
+//     (the API port: /health and /ready also answer there, so this works before and after the
+//     admin listener exists);
+//   - in each service's ConfigMap (catalog-config-<hash>, order-config-<hash>): PORT = the given
+//     free port, ADMIN_PORT = its own port ($KUBE_PLAY_ADMIN_PORTS "catalog,order", else a free
+//     one: two pods share the host network), the order
+//     service's CATALOG_SERVICE_URL = the catalog's port, BASE_PATH removed (the smoke story calls
+//     the catalog at its root, as with `make run`);
+//   - images localhost/bookstore/<service>:<IMAGE_TAG> (podman's name for local builds), whatever
+//     registry the manifests name;
+//   - every Secret reference (bookstore-db-owner/-catalog/-orders, bookstore-internal-token) points
+//     at one podman secret, written separately as the flat JSON map of base64 values that
+//     `podman secret create` + kube play (4.3) expect: DATABASE_URL = the test database (one role
+//     for all, as a single user-supplied DATABASE_URL does in development), INTERNAL_API_TOKEN[_PREVIOUS];
 //   - names made unique per test run (RUN_ID), since podman names are machine-global and several
 //     runs may share the machine: Deployments <name>-RUN_ID (pods <name>-RUN_ID-pod-0), the Secret
-//     reference bookstore-db-RUN_ID, volumes <name>-RUN_ID; images use the per-run tag IMAGE_TAG.
+//     bookstore-db-RUN_ID, volumes <name>-RUN_ID; images use the per-run tag IMAGE_TAG.
 // node kube-play-local.mjs RENDERED.yaml OUT.yaml SECRET.json DATABASE_URL CATALOG_PORT ORDER_PORT
 //                           [RUN_ID [IMAGE_TAG]]
 import fs from 'node:fs';
+import net from 'node:net';
+import crypto from 'node:crypto';
 import YAML from 'yaml';
 
 const [input, out, secretOut, dbUrl, catPort, ordPort, runId = '', imageTag = ''] = process.argv.slice(2);
 const sfx = (name) => (runId ? `${name}-${runId}` : name);
 const ports = { 'catalog-service': catPort, 'order-service': ordPort };
-const [catAdmin = '0', ordAdmin = '0'] = (process.env.KUBE_PLAY_ADMIN_PORTS || '').split(',').filter(Boolean);
-const adminPorts = { 'catalog-service': catAdmin, 'order-service': ordAdmin };
-const cmName = { 'catalog-config': 'catalog-service', 'order-config': 'order-service' };
+const freePort = () => new Promise((resolve, reject) => {
+  const s = net.createServer();
+  s.on('error', reject);
+  s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+});
+// ADMIN_PORT: the ports images.sh picked ($KUBE_PLAY_ADMIN_PORTS = "catalog,order"), else free ones.
+const [catAdmin, ordAdmin] = (process.env.KUBE_PLAY_ADMIN_PORTS || '').split(',').filter(Boolean);
+const adminPorts = { 'catalog-service': catAdmin || await freePort(), 'order-service': ordAdmin || await freePort() };
 const docs = YAML.parseAllDocuments(fs.readFileSync(input, 'utf8')).map((d) => d.toJS()).filter(Boolean);
+// ConfigMap name (with kustomize's hash suffix) -> the service whose container reads it.
+const cmOwner = {};
+for (const o of docs) {
+  if (o.kind !== 'Deployment' || !ports[o.metadata.name]) continue;
+  for (const c of o.spec.template.spec.containers) for (const e of c.envFrom || []) if (e.configMapRef) cmOwner[e.configMapRef.name] = o.metadata.name;
+}
 const keep = [];
 for (const o of docs) {
-  if (o.kind === 'Secret' && o.metadata.name === 'bookstore-db') {
-    const data = { ...(o.stringData || {}) };
-    for (const [k, v] of Object.entries(o.data || {})) data[k] = Buffer.from(v, 'base64').toString();
-    data.DATABASE_URL = dbUrl;
-    const b64 = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
-    fs.writeFileSync(secretOut, JSON.stringify(b64));
-  } else if (o.kind === 'ConfigMap' && cmName[o.metadata.name]) {
-    o.data.PORT = String(ports[cmName[o.metadata.name]]);
-    o.data.ADMIN_PORT = String(adminPorts[cmName[o.metadata.name]]);
+  if (o.kind === 'ConfigMap' && cmOwner[o.metadata.name]) {
+    const svc = cmOwner[o.metadata.name];
+    o.data.PORT = String(ports[svc]);
+    if (o.data.ADMIN_PORT) o.data.ADMIN_PORT = String(adminPorts[svc]);
+    delete o.data.BASE_PATH;
     if (o.data.CATALOG_SERVICE_URL) o.data.CATALOG_SERVICE_URL = `http://127.0.0.1:${catPort}`;
+    keep.push(o);
+  } else if (o.kind === 'ConfigMap' && docs.some((d) => d.kind === 'Deployment' && ports[d.metadata.name] &&
+    JSON.stringify(d).includes(`"name":"${o.metadata.name}"`))) {
     keep.push(o);
   } else if (o.kind === 'Deployment' && ports[o.metadata.name]) {
     const spec = o.spec.template.spec;
@@ -53,13 +72,14 @@ for (const o of docs) {
       'io.podman.annotations.init.container.type': 'always' };
     delete spec.topologySpreadConstraints;
     for (const c of [...(spec.initContainers || []), ...spec.containers]) {
-      c.image = `localhost/${imageTag ? c.image.replace(/:[^:/@]+$/, '') + ':' + imageTag : c.image}`;
+      const [name, tag] = c.image.replace(/@.*$/, '').split(/:(?=[^:/]+$)/);
+      c.image = `localhost/bookstore/${name.split('/').pop()}:${imageTag || tag}`;
       for (const m of c.volumeMounts || []) m.name = sfx(m.name);
       for (const e of c.env || []) {
         const ref = e.valueFrom && e.valueFrom.secretKeyRef;
-        if (ref) ref.name = sfx(ref.name);
+        if (ref) { ref.name = sfx('bookstore-db'); delete ref.optional; }
       }
-      for (const e of c.envFrom || []) if (e.secretRef) e.secretRef.name = sfx(e.secretRef.name);
+      for (const e of c.envFrom || []) if (e.secretRef) e.secretRef.name = sfx('bookstore-db');
       c.imagePullPolicy = 'Never';
       delete c.ports;
       for (const p of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
@@ -69,4 +89,7 @@ for (const o of docs) {
     keep.push(o);
   }
 }
+const token = crypto.randomBytes(24).toString('hex');
+const secret = { DATABASE_URL: dbUrl, INTERNAL_API_TOKEN: token, INTERNAL_API_TOKEN_PREVIOUS: token };
+fs.writeFileSync(secretOut, JSON.stringify(Object.fromEntries(Object.entries(secret).map(([k, v]) => [k, Buffer.from(v).toString('base64')]))));
 fs.writeFileSync(out, keep.map((o) => YAML.stringify(o)).join('---\n'));
