@@ -652,6 +652,15 @@ function checkTarget(objs, profile, routeList) {
       (rule.backendRefs || []).some((b) => b.name === 'default-backend')));
     if (!catchAll) fail('no catch-all HTTPRoute (PathPrefix /) to the JSON 404 backend default-backend');
   }
+  // One public host everywhere (Ingress rules and TLS, Gateway listeners, HTTPRoutes).
+  const hosts = new Set();
+  for (const ing of ingresses) {
+    for (const r of ing.spec.rules || []) hosts.add(r.host);
+    for (const t of ing.spec.tls || []) for (const h of t.hosts || []) hosts.add(h);
+  }
+  for (const g of gws) for (const l of g.spec.listeners || []) if (l.hostname) hosts.add(l.hostname);
+  for (const r of routes) for (const h of r.spec.hostnames || []) hosts.add(h);
+  if (hosts.size > 1) fail(`more than one public host: ${[...hosts].join(', ')}`);
   // Envoy Gateway policies: targets exist; retries on a status or after sending only for GET/HEAD
   // rules; never on 503.
   for (const p of objs.filter((o) => o.kind === 'BackendTrafficPolicy')) {
@@ -795,6 +804,30 @@ const fixture = path.join(here, 'fixtures', 'gateway-api-invalid.yaml');
   for (const e of expects) if (!got.some((g) => g.includes(e))) fail(`fixture ${path.basename(fixture)}: no error "${e}" (got: ${got.join(' | ')})`);
   if (rejected === objs.length && objs.length === expects.length) pass(`the ${objs.length} invalid Gateway API objects of the fixture are rejected with the expected messages`);
   else if (objs.length !== expects.length) fail(`fixture ${path.basename(fixture)}: ${objs.length} objects but ${expects.length} expect lines`);
+}
+
+// The policy checks bite: a base with the mistakes they exist for must produce every expected
+// message (tests/k8s/fixtures/policy-violations).
+{
+  const dir = path.join(here, 'fixtures', 'policy-violations');
+  const expects = [...fs.readFileSync(path.join(dir, 'kustomization.yaml'), 'utf8').matchAll(/^# expect: (.+)$/gm)].map((m) => m[1].trim());
+  const saved = failures;
+  const savedUse = new Map([...usedSecrets].map(([k, v]) => [k, new Set(v)]));
+  failures = [];
+  try {
+    const objs = parseDocs(kustomize(dir), dir);
+    for (const o of objs) await validateSchema(o, crds);
+    checkTarget(objs, 'base', routeList);
+  } catch (e) {
+    failures.push(`kubectl kustomize: ${(e.stderr || e.message).toString().trim()}`);
+  }
+  const got = failures;
+  failures = saved;
+  usedSecrets.clear();
+  for (const [k, v] of savedUse) usedSecrets.set(k, v);
+  const missing = expects.filter((e) => !got.some((g) => g.includes(e)));
+  for (const e of missing) fail(`fixture policy-violations: the checks did not report "${e}"`);
+  if (!missing.length) pass(`the policy checks report all ${expects.length} planted mistakes of fixtures/policy-violations (${got.length} problems in all)`);
 }
 
 // No ingress-nginx annotation anywhere under k8s/ (files, not only rendered objects).
