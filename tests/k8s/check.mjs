@@ -18,6 +18,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { loadCrds } from './crd.mjs';
@@ -762,6 +763,25 @@ if (!targets.length) {
     { name: 'gateway', dir: path.join(root, 'tests/k8s/variants/gateway'), profile: 'gateway' });
 }
 const crds = loadCrds(crdDirs);
+// The pins: every CRD file read is one of tests/k8s/crds/README.md, with its sha256.
+{
+  const readme = fs.readFileSync(path.join(here, 'crds', 'README.md'), 'utf8');
+  const pinned = new Map();
+  let set = '';
+  for (const line of readme.split('\n')) {
+    const h = line.match(/^### `([^`]+)\/`/);
+    if (h) set = h[1];
+    const m = line.match(/^\| (\S+\.yaml) \| ([0-9a-f]{64}) \|$/);
+    if (m) pinned.set(`${set}/${m[1]}`, m[2]);
+  }
+  for (const f of crds.files) {
+    const id = `${path.basename(path.dirname(f))}/${path.basename(f)}`;
+    const sum = crypto.createHash('sha256').update(fs.readFileSync(f)).digest('hex');
+    if (!pinned.has(id)) fail(`CRD file ${f} is not one of the pinned sets of tests/k8s/crds/README.md`);
+    else if (pinned.get(id) !== sum) fail(`CRD file ${f}: sha256 ${sum} is not the pinned ${pinned.get(id)}`);
+  }
+  if (crds.files.length) pass(`${crds.files.length} vendored CRD files, all pinned by sha256 (tests/k8s/crds/README.md)`);
+}
 const gatewayCrds = crds.files.filter((f) => /gateway\.networking\.k8s\.io_/.test(f));
 if (!gatewayCrds.length) fail(`no Gateway API CRDs found in ${crdDirs.join(', ') || '(no --crds given)'}: see tests/k8s/crds/README.md`);
 const { routes: routeList, problems: routeProblems } = parseRouteList(path.join(root, 'deploy/public-routes.txt'));
