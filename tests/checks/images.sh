@@ -4,7 +4,7 @@
 #   - on a fresh database (the ctest PostgreSQL fixture): the migration container (catalog image,
 #     `--migrate`) runs, concurrently with the order image's, and again (idempotent);
 #   - one container per service, --network host on free ports, read-only root filesystem, all
-#     capabilities dropped, with the environment k8s/configmap.yaml + the Secret's DATABASE_URL give;
+#     capabilities dropped, with the environment k8s/base/{catalog,orders}.env + the Secrets' DATABASE_URL give;
 #   - start -> /ready 200 time measured; tests/smoke.sh passes against the containers;
 #   - `podman stop` (SIGTERM to PID 1) ends each container with status 0;
 #   - the Kubernetes pod specs themselves (rendered k8s/: init container `--migrate`, env from the
