@@ -140,9 +140,9 @@ start_container() { # SVC IMAGE PORT NAME [extra -e ...]
   local svc=$1 img=$2 port=$3 name=$4 envs=() kv
   shift 4
   while IFS= read -r kv; do
-    # Per process on the shared host network: the ports; BASE_PATH left out (the smoke story calls
-    # the catalog at its root, as with `make run`).
-    case $kv in PORT=*|ADMIN_PORT=*|BASE_PATH=*|CATALOG_SERVICE_URL=*) ;; *) envs+=(-e "$kv") ;; esac
+    # Per process on the shared host network: the ports; BASE_PATH and CATALOG_BASE_PATH left out
+    # (the smoke story calls the catalog at its root, as with `make run`).
+    case $kv in PORT=*|ADMIN_PORT=*|BASE_PATH=*|CATALOG_BASE_PATH=*|CATALOG_SERVICE_URL=*) ;; *) envs+=(-e "$kv") ;; esac
   done < <(bash "$SOURCE_DIR/scripts/cluster.sh" manifest-env "$svc")
   # Host network: each container needs its own admin port (the default 9000 would collide).
   podman run -d --network host --read-only --cap-drop ALL --security-opt no-new-privileges \

@@ -8,8 +8,8 @@
 //   - in each service's ConfigMap (catalog-config-<hash>, order-config-<hash>): PORT = the given
 //     free port, ADMIN_PORT = its own port ($KUBE_PLAY_ADMIN_PORTS "catalog,order", else a free
 //     one: two pods share the host network), the order
-//     service's CATALOG_SERVICE_URL = the catalog's port, BASE_PATH removed (the smoke story calls
-//     the catalog at its root, as with `make run`);
+//     service's CATALOG_SERVICE_URL = the catalog's port, BASE_PATH and CATALOG_BASE_PATH removed
+//     (the smoke story calls the catalog at its root, as with `make run`);
 //   - images localhost/bookstore/<service>:<IMAGE_TAG> (podman's name for local builds), whatever
 //     registry the manifests name;
 //   - every Secret reference (bookstore-db-owner/-catalog/-orders, bookstore-internal-token) points
@@ -51,6 +51,7 @@ for (const o of docs) {
     o.data.PORT = String(ports[svc]);
     if (o.data.ADMIN_PORT) o.data.ADMIN_PORT = String(adminPorts[svc]);
     delete o.data.BASE_PATH;
+    delete o.data.CATALOG_BASE_PATH;
     if (o.data.CATALOG_SERVICE_URL) o.data.CATALOG_SERVICE_URL = `http://127.0.0.1:${catPort}`;
     keep.push(o);
   } else if (o.kind === 'ConfigMap' && docs.some((d) => d.kind === 'Deployment' && ports[d.metadata.name] &&
