@@ -10,7 +10,7 @@
 # and the public OpenAPI documents. Installs tests/k8s/node_modules with `npm ci` once.
 #
 # Vendored CRDs are looked up in (every folder that exists; see tests/k8s/crds/README.md):
-#   tests/k8s/crds/   $K8S_CRDS_DIR   the shared folder beside the clone (CI) or above a worktree:
+#   tests/k8s/crds/   tests/monitoring/crds/ (Prometheus Operator)   $K8S_CRDS_DIR   the shared folder beside the clone (CI) or above a worktree:
 #   <repo>/../shared/vendor/k8s-crds/, <repo>/../../shared/vendor/k8s-crds/
 set -uo pipefail
 . "$(dirname "$0")/lib/checks.bash"
@@ -24,7 +24,7 @@ run_tmp k8s
 "$ORDER_BIN" --help >"$RUN_TMP/order-help.txt" 2>&1 || die "order-service --help failed"
 
 crds=()
-for d in "$kdir/crds" "${K8S_CRDS_DIR:-}" "$SOURCE_DIR/../shared/vendor/k8s-crds" "$SOURCE_DIR/../../shared/vendor/k8s-crds"; do
+for d in "$kdir/crds" "$SOURCE_DIR/tests/monitoring/crds" "${K8S_CRDS_DIR:-}" "$SOURCE_DIR/../shared/vendor/k8s-crds" "$SOURCE_DIR/../../shared/vendor/k8s-crds"; do
   [ -n "$d" ] && [ -d "$d" ] && crds+=(--crds "$d")
 done
 

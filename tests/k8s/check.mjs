@@ -765,24 +765,30 @@ if (!targets.length) {
     { name: 'gateway', dir: path.join(root, 'tests/k8s/variants/gateway'), profile: 'gateway' });
 }
 const crds = loadCrds(crdDirs);
-// The pins: every CRD file read is one of tests/k8s/crds/README.md, with its sha256.
+// The pins: every CRD file read has its sha256 recorded, in tests/k8s/crds/README.md (a table per
+// set folder) or in a SOURCE.md / README.md next to it (e.g. tests/monitoring/crds/SOURCE.md).
 {
-  const readme = fs.readFileSync(path.join(here, 'crds', 'README.md'), 'utf8');
-  const pinned = new Map();
-  let set = '';
-  for (const line of readme.split('\n')) {
-    const h = line.match(/^### `([^`]+)\/`/);
-    if (h) set = h[1];
-    const m = line.match(/^\| (\S+\.yaml) \| ([0-9a-f]{64}) \|$/);
-    if (m) pinned.set(`${set}/${m[1]}`, m[2]);
-  }
+  const pinned = new Map(); // absolute-ish key -> sha256
+  const readTable = (file, keyOf) => {
+    if (!fs.existsSync(file)) return;
+    let set = '';
+    for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+      const h = line.match(/^### `([^`]+)\/`/);
+      if (h) set = h[1];
+      const m = line.match(/^\|\s*`?([^`|\s]+\.ya?ml)`?\s*\|\s*`?([0-9a-f]{64})`?\s*\|\s*$/);
+      if (m) pinned.set(keyOf(set, m[1]), m[2]);
+    }
+  };
+  readTable(path.join(here, 'crds', 'README.md'), (set, f) => `set:${set}/${f}`);
+  const dirs = new Set(crds.files.map((f) => path.dirname(f)));
+  for (const d of dirs) for (const n of ['SOURCE.md', 'README.md']) readTable(path.join(d, n), (_set, f) => `dir:${path.resolve(d, f)}`);
   for (const f of crds.files) {
-    const id = `${path.basename(path.dirname(f))}/${path.basename(f)}`;
     const sum = crypto.createHash('sha256').update(fs.readFileSync(f)).digest('hex');
-    if (!pinned.has(id)) fail(`CRD file ${f} is not one of the pinned sets of tests/k8s/crds/README.md`);
-    else if (pinned.get(id) !== sum) fail(`CRD file ${f}: sha256 ${sum} is not the pinned ${pinned.get(id)}`);
+    const want = pinned.get(`dir:${path.resolve(f)}`) || pinned.get(`set:${path.basename(path.dirname(f))}/${path.basename(f)}`);
+    if (!want) fail(`CRD file ${f} has no sha256 pin (tests/k8s/crds/README.md or a SOURCE.md beside it)`);
+    else if (want !== sum) fail(`CRD file ${f}: sha256 ${sum} is not the pinned ${want}`);
   }
-  if (crds.files.length) pass(`${crds.files.length} vendored CRD files, all pinned by sha256 (tests/k8s/crds/README.md)`);
+  if (crds.files.length) pass(`${crds.files.length} vendored CRD files, all pinned by sha256`);
 }
 const gatewayCrds = crds.files.filter((f) => /gateway\.networking\.k8s\.io_/.test(f));
 if (!gatewayCrds.length) fail(`no Gateway API CRDs found in ${crdDirs.join(', ') || '(no --crds given)'}: see tests/k8s/crds/README.md`);
