@@ -3,27 +3,38 @@
 #
 #   scripts/cluster.sh up                 PostgreSQL (private, unless DATABASE_URL is set), migrations,
 #                                         seed, CATALOG_REPLICAS x catalog-service and ORDER_REPLICAS x
-#                                         order-service (default 2 each) on free loopback ports, and
-#                                         nginx on 127.0.0.1:$CLUSTER_PORT (8080) routing exactly like
-#                                         k8s/ingress.yaml (deploy/nginx/bookstore.conf.tmpl).
+#                                         order-service (default 2 each) on free loopback ports, nginx on
+#                                         127.0.0.1:$CLUSTER_PORT (8080) routing exactly the public routes
+#                                         of deploy/public-routes.txt (deploy/nginx/), and Prometheus when
+#                                         scripts/prometheus.sh exists
 #   scripts/cluster.sh down [--purge]     stops everything by PID (--purge also deletes the data)
 #   scripts/cluster.sh status             replicas, ports, PIDs, readiness
 #   scripts/cluster.sh restart-rolling    for each replica in turn: remove it from nginx (the
 #                                         endpoint removal + preStop delay), SIGTERM, wait, start a new
 #                                         process on the same port, wait for /ready, add it back
+#   scripts/cluster.sh scale SVC N        N replicas of SVC (catalog|order): new ones start and join
+#                                         once ready; removed ones are drained first, then stopped
+#   scripts/cluster.sh reload             re-render nginx.conf (routes, CLUSTER_LIMIT_RPS) and reload
 #   scripts/cluster.sh kill SVC N         SIGKILL replica N of SVC (catalog|order)   [tests]
 #   scripts/cluster.sh start SVC N        (re)start replica N of SVC                  [tests]
 #   scripts/cluster.sh manifest-env SVC   print the KEY=VALUE settings k8s/configmap.yaml gives SVC
+#   scripts/cluster.sh render-nginx DIR   write a sample DIR/nginx.conf (+ json-errors.conf) from the
+#                                         template and the route list, for `nginx -t` in checks
 #
-# Order replicas reach the catalog through nginx (CATALOG_SERVICE_URL=http://127.0.0.1:PORT/catalog),
-# the way pods reach the catalog Service. Each replica gets exactly the variables the Kubernetes
-# manifests set (ConfigMap values + DATABASE_URL), with PORT and CATALOG_SERVICE_URL adapted.
-# State lives in $CLUSTER_DIR (default .cluster/): pids/, ports/, logs/, nginx.conf, pg/.
+# The edge (public server, CLUSTER_PORT) routes only deploy/public-routes.txt, without rewriting
+# paths: the catalog serves its public API under BASE_PATH=/catalog itself. Everything else, the
+# internal routes included, is a JSON 404; nginx's own errors are JSON too (deploy/nginx/).
+# Order replicas reach the catalog through a second nginx server on another loopback port (the
+# "catalog Service": every catalog path, reservations included, never published), so the closed
+# perimeter does not break orders. Each replica gets exactly the variables the Kubernetes manifests
+# set (ConfigMap values + DATABASE_URL), with PORT, ADMIN_PORT (its own per process), HOST
+# (127.0.0.1), BASE_PATH (catalog) and CATALOG_SERVICE_URL (order) adapted. Probes use the admin port.
+# State lives in $CLUSTER_DIR (default .cluster/): pids/, ports/, logs/, nginx.conf, pg/, prometheus/.
 # Environment: CLUSTER_DIR, CLUSTER_PORT, CATALOG_REPLICAS, ORDER_REPLICAS, DATABASE_URL, BUILD_DIR,
-# CATALOG_BIN, ORDER_BIN, CLUSTER_LIMIT_RPS (nginx rate limit per client IP, default as the Ingress;
-# 0 disables), CLUSTER_SEED (0 skips seeding), DRAIN_DELAY_S (default 1), READY_TIMEOUT_S (how long
-# a starting replica may take to answer /ready, default 90), STOP_TIMEOUT_S (SIGTERM -> SIGKILL,
-# default 20).
+# CATALOG_BIN, ORDER_BIN, CLUSTER_LIMIT_RPS (nginx rate limit per client IP, default 1000 with
+# bursts of 5x; 0 disables), CLUSTER_SEED (0 skips seeding), CLUSTER_PROMETHEUS (0: do not start
+# Prometheus), DRAIN_DELAY_S (default 1), READY_TIMEOUT_S (how long a starting replica may take to
+# answer /ready, default 90), STOP_TIMEOUT_S (SIGTERM -> SIGKILL, default 20), ROUTES_FILE.
 # Every wait is bounded by wall-clock time, so a slow (heavily loaded) machine only makes it slower.
 set -euo pipefail
 
@@ -40,6 +51,10 @@ DRAIN_DELAY_S=${DRAIN_DELAY_S:-1}
 READY_TIMEOUT_S=${READY_TIMEOUT_S:-90}
 STOP_TIMEOUT_S=${STOP_TIMEOUT_S:-20}
 NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
+ROUTES_FILE=${ROUTES_FILE:-$ROOT/deploy/public-routes.txt}
+NGINX_TEMPLATE=$ROOT/deploy/nginx/bookstore.conf.tmpl
+NGINX_ERRORS=$ROOT/deploy/nginx/json-errors.conf
+PROMETHEUS_SH=$ROOT/scripts/prometheus.sh
 
 log() { echo "cluster: $*" >&2; }
 die() { echo "cluster: $*" >&2; exit 1; }
@@ -106,28 +121,42 @@ wait_http() { # URL TIMEOUT_S -> 0 once it answers 200
 
 database_url() { cat "$DIR/database_url"; }
 
+# Ports: ports/SVC-N (API), ports/SVC-N.admin (admin listener: /health, /ready, /metrics),
+# ports/internal (the internal "catalog Service" server of nginx).
+api_port() { cat "$DIR/ports/$1-$2"; }
+admin_port() { cat "$DIR/ports/$1-$2.admin"; }
+internal_port() { cat "$DIR/ports/internal"; }
+assign_ports() { # SVC N: fresh API and admin ports for replica N
+  free_port >"$DIR/ports/$1-$2.tmp" && mv "$DIR/ports/$1-$2.tmp" "$DIR/ports/$1-$2"
+  free_port >"$DIR/ports/$1-$2.admin.tmp" && mv "$DIR/ports/$1-$2.admin.tmp" "$DIR/ports/$1-$2.admin"
+}
+
 start_replica() { # SVC N
-  local svc=$1 n=$2 bin port pid envs=() attempt logf off end
+  local svc=$1 n=$2 bin port aport pid envs=() attempt logf off end
   bin=$(bin_of "$svc")
   logf=$DIR/logs/$svc-$n.log
   if pidfile_alive "$DIR/pids/$svc-$n"; then
     log "$svc-$n already running"; return 0
   fi
+  [ -f "$DIR/ports/$svc-$n" ] && [ -f "$DIR/ports/$svc-$n.admin" ] || assign_ports "$svc" "$n"
   while IFS= read -r kv; do
-    case $kv in PORT=*|DATABASE_URL=*|CATALOG_SERVICE_URL=*) ;; *) envs+=("$kv") ;; esac
+    case $kv in PORT=*|ADMIN_PORT=*|HOST=*|BASE_PATH=*|DATABASE_URL=*|CATALOG_SERVICE_URL=*) ;; *) envs+=("$kv") ;; esac
   done < <(manifest_env "$svc")
-  envs+=("DATABASE_URL=$(database_url)")
-  if [ "$svc" = order ]; then envs+=("CATALOG_SERVICE_URL=http://127.0.0.1:$PORT/catalog"); fi
+  envs+=("DATABASE_URL=$(database_url)" "HOST=127.0.0.1")
+  # The edge routes /catalog/... unchanged: the catalog must serve its public API there.
+  if [ "$svc" = catalog ]; then envs+=("BASE_PATH=/catalog"); fi
+  if [ "$svc" = order ]; then envs+=("CATALOG_SERVICE_URL=http://127.0.0.1:$(internal_port)"); fi
   for attempt in 1 2 3; do
-    port=$(cat "$DIR/ports/$svc-$n")
+    port=$(api_port "$svc" "$n")
+    aport=$(admin_port "$svc" "$n")
     off=$(stat -c %s "$logf" 2>/dev/null || echo 0)
     # setsid: own session, so a Ctrl-C in the terminal that ran `make up` does not reach it.
-    env -i PATH="$PATH" "${envs[@]}" PORT="$port" setsid "$bin" >>"$logf" 2>&1 </dev/null &
+    env -i PATH="$PATH" "${envs[@]}" PORT="$port" ADMIN_PORT="$aport" setsid "$bin" >>"$logf" 2>&1 </dev/null &
     pid=$!
     record_pid "$pid" "$DIR/pids/$svc-$n"
     end=$(( $(date +%s) + READY_TIMEOUT_S ))
     while :; do
-      [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$port/ready" 2>/dev/null)" = 200 ] && return 0
+      [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$aport/ready" 2>/dev/null)" = 200 ] && return 0
       pidfile_alive "$DIR/pids/$svc-$n" || break
       [ "$(date +%s)" -lt "$end" ] || break
       sleep 0.1
@@ -136,16 +165,17 @@ start_replica() { # SVC N
       tail -5 "$logf" >&2
       # Leave nothing half-started behind: the caller (and `down`) must not find a stray process.
       stop_pid "$DIR/pids/$svc-$n" KILL 5
-      die "$svc-$n (pid $pid, port $port) not ready after $READY_TIMEOUT_S s"
+      die "$svc-$n (pid $pid, port $port, admin port $aport) not ready after $READY_TIMEOUT_S s"
     fi
     wait "$pid" 2>/dev/null || true
-    # Another program took the port between our check and the bind: move this replica.
+    # Another program took a port between our check and the bind: move this replica.
     if tail -c +"$((off + 1))" "$logf" | grep -qi 'in use'; then
-      log "$svc-$n: port $port taken meanwhile (attempt $attempt), picking another"
-      rm -f "$DIR/ports/$svc-$n"
-      free_port >"$DIR/ports/$svc-$n.tmp" && mv "$DIR/ports/$svc-$n.tmp" "$DIR/ports/$svc-$n"
+      log "$svc-$n: port $port or $aport taken meanwhile (attempt $attempt), picking others"
+      rm -f "$DIR/ports/$svc-$n" "$DIR/ports/$svc-$n.admin"
+      assign_ports "$svc" "$n"
       write_nginx_conf
       if nginx_running; then nginx_reload; fi
+      prom_targets
       continue
     fi
     tail -c +"$((off + 1))" "$logf" | tail -5 >&2
@@ -177,32 +207,73 @@ stop_pid() { # PIDFILE SIGNAL TIMEOUT_S: signal, wait, SIGKILL after TIMEOUT_S; 
   rm -f "$f"
 }
 
-# Writes $DIR/nginx.conf; replicas listed in $DIR/drained are marked `down`.
-write_nginx_conf() {
-  local svc n servers port mark cat_servers="" ord_servers="" limits rps
-  for svc in catalog order; do
-    servers=""
-    for n in $(seq 1 "$(cat "$DIR/replicas-$svc")"); do
-      port=$(cat "$DIR/ports/$svc-$n")
-      mark=""
-      grep -qx "$svc-$n" "$DIR/drained" 2>/dev/null && mark=" down"
-      servers+="        server 127.0.0.1:$port max_fails=1 fail_timeout=2s$mark;"$'\n'
-    done
-    if [ "$svc" = catalog ]; then cat_servers=$servers; else ord_servers=$servers; fi
-  done
-  rps=${CLUSTER_LIMIT_RPS:-$(awk -F'"' '/limit-rps:/ {print $2; exit}' "$ROOT/k8s/ingress.yaml")}
+# routes_block: the nginx locations for deploy/public-routes.txt ("<service> <match> <path>" lines,
+# `#` comments). prefix /p -> `location = /p` + `location /p/`; exact /p -> `location = /p`. No
+# rewrite: the path reaches the service as the client sent it.
+routes_block() {
+  local line svc match path extra up no=0 count=0
+  [ -f "$ROUTES_FILE" ] || die "route list $ROUTES_FILE not found"
+  while IFS= read -r line || [ -n "$line" ]; do
+    no=$((no + 1))
+    line=${line%%#*}
+    read -r svc match path extra <<<"$line" || true
+    [ -n "${svc:-}" ] || continue
+    [ -z "${extra:-}" ] && [ -n "${path:-}" ] || die "$ROUTES_FILE:$no: expected '<service> <match> <path>'"
+    case $svc in catalog) up=catalog_service ;; orders) up=order_service ;;
+      *) die "$ROUTES_FILE:$no: unknown service '$svc' (catalog|orders)" ;; esac
+    [[ $path =~ ^(/[A-Za-z0-9._~-]+)+$ ]] || die "$ROUTES_FILE:$no: bad path '$path'"
+    case $match in
+      prefix)
+        printf '        location = %s {\n            proxy_pass http://%s;\n        }\n' "$path" "$up"
+        printf '        location %s/ {\n            proxy_pass http://%s;\n        }\n' "$path" "$up" ;;
+      exact)
+        printf '        location = %s {\n            proxy_pass http://%s;\n        }\n' "$path" "$up" ;;
+      *) die "$ROUTES_FILE:$no: unknown match '$match' (prefix|exact)" ;;
+    esac
+    count=$((count + 1))
+  done <"$ROUTES_FILE"
+  [ "$count" -gt 0 ] || die "$ROUTES_FILE: no routes"
+}
+
+# render_nginx OUT_DIR EDGE_PORT INTERNAL_PORT RPS CATALOG_SERVERS ORDER_SERVERS: writes
+# OUT_DIR/nginx.conf.tmp (and json-errors.conf) from the template and the route list.
+render_nginx() {
+  local out=$1 port=$2 iport=$3 rps=$4 cat_servers=$5 ord_servers=$6 limits routes
   if [ "${rps:-0}" = 0 ]; then
     limits="        # rate limiting disabled (CLUSTER_LIMIT_RPS=0)"
     rps=1
   else
     limits="        limit_req zone=bookstore_rps burst=$((rps * 5)) nodelay;"$'\n'"        limit_conn bookstore_conn 200;"
   fi
-  awk -v dir="$DIR" -v port="$PORT" -v rps="$rps" -v cat="$cat_servers" -v ord="$ord_servers" -v lim="$limits" '
-    { gsub(/@DIR@/, dir); gsub(/@PORT@/, port); gsub(/@LIMIT_RPS@/, rps) }
+  routes=$(routes_block) || exit 1
+  cp "$NGINX_ERRORS" "$out/json-errors.conf"
+  awk -v dir="$out" -v port="$port" -v iport="$iport" -v rps="$rps" -v cat="$cat_servers" \
+      -v ord="$ord_servers" -v lim="$limits" -v routes="$routes" '
+    { gsub(/@DIR@/, dir); gsub(/@PORT@/, port); gsub(/@INTERNAL_PORT@/, iport); gsub(/@LIMIT_RPS@/, rps) }
     /^@CATALOG_SERVERS@$/ { printf "%s", cat; next }
     /^@ORDER_SERVERS@$/ { printf "%s", ord; next }
     /^@LIMITS@$/ { print lim; next }
-    { print }' "$ROOT/deploy/nginx/bookstore.conf.tmpl" >"$DIR/nginx.conf.tmp"
+    /^@ROUTES@$/ { print routes; next }
+    { print }' "$NGINX_TEMPLATE" >"$out/nginx.conf.tmp"
+}
+
+# Writes $DIR/nginx.conf; replicas listed in $DIR/drained are marked `down`. The rate limit is
+# CLUSTER_LIMIT_RPS when set, else the one `up` recorded.
+write_nginx_conf() {
+  local svc n servers port mark cat_servers="" ord_servers="" rps
+  for svc in catalog order; do
+    servers=""
+    for n in $(seq 1 "$(cat "$DIR/replicas-$svc")"); do
+      port=$(api_port "$svc" "$n")
+      mark=""
+      grep -qx "$svc-$n" "$DIR/drained" 2>/dev/null && mark=" down"
+      servers+="        server 127.0.0.1:$port max_fails=1 fail_timeout=2s$mark;"$'\n'
+    done
+    if [ "$svc" = catalog ]; then cat_servers=$servers; else ord_servers=$servers; fi
+  done
+  rps=${CLUSTER_LIMIT_RPS:-$(cat "$DIR/limit-rps" 2>/dev/null || echo 1000)}
+  echo "$rps" >"$DIR/limit-rps"
+  render_nginx "$DIR" "$PORT" "$(internal_port)" "$rps" "$cat_servers" "$ord_servers"
   "$NGINX" -t -q -p "$DIR" -c "$DIR/nginx.conf.tmp" 2>&1 | grep -v 'nginx.pid\|^$' >&2 || true
   mv "$DIR/nginx.conf.tmp" "$DIR/nginx.conf"
 }
@@ -243,15 +314,58 @@ ensure_binaries() {
   command -v psql >/dev/null || die "psql not found (apt-get install postgresql-client)"
 }
 
+# ---- Prometheus hook (observability issue; scripts/prometheus.sh, when present) --------------------
+# cluster.sh owns the file-SD targets: $DIR/prometheus/targets.json lists every replica's admin port
+# (labels service, replica), rewritten atomically whenever replicas or ports change (up, scale, a
+# replica moved to another port). Prometheus re-reads the file by itself. Contract with the script:
+#   scripts/prometheus.sh start STATE_DIR SD_FILE   start it (idempotent); print its URL on stdout
+#   scripts/prometheus.sh sd STATE_DIR SD_FILE      the targets changed (may do nothing)
+#   scripts/prometheus.sh stop STATE_DIR            stop it by PID
+# CLUSTER_PROMETHEUS=0 skips it. Without the script only the targets file is written.
+prom_dir() { echo "$DIR/prometheus"; }
+prom_enabled() { [ "${CLUSTER_PROMETHEUS:-1}" != 0 ] && [ -x "$PROMETHEUS_SH" ]; }
+prom_targets() {
+  local svc n sep="" out
+  [ -f "$DIR/replicas-catalog" ] || return 0
+  mkdir -p "$(prom_dir)"
+  out="["
+  for svc in catalog order; do
+    for n in $(seq 1 "$(cat "$DIR/replicas-$svc")"); do
+      [ -f "$DIR/ports/$svc-$n.admin" ] || continue
+      out+="$sep"$'\n'"  {\"targets\": [\"127.0.0.1:$(admin_port "$svc" "$n")\"], \"labels\": {\"service\": \"$svc-service\", \"replica\": \"$svc-$n\"}}"
+      sep=","
+    done
+  done
+  printf '%s\n]\n' "$out" >"$(prom_dir)/targets.json.tmp"
+  mv "$(prom_dir)/targets.json.tmp" "$(prom_dir)/targets.json"
+  if prom_enabled && [ -f "$(prom_dir)/started" ]; then
+    "$PROMETHEUS_SH" sd "$(prom_dir)" "$(prom_dir)/targets.json" >&2 || log "prometheus.sh sd failed"
+  fi
+}
+prom_start() { # prints the URL (empty without Prometheus)
+  prom_enabled || return 0
+  local url
+  url=$("$PROMETHEUS_SH" start "$(prom_dir)" "$(prom_dir)/targets.json" | tail -1) || { log "prometheus.sh start failed"; return 0; }
+  touch "$(prom_dir)/started"
+  echo "$url" >"$(prom_dir)/url"
+  echo "$url"
+}
+prom_stop() {
+  [ -f "$(prom_dir)/started" ] || return 0
+  if [ -x "$PROMETHEUS_SH" ]; then "$PROMETHEUS_SH" stop "$(prom_dir)" >&2 || return 1; fi
+  rm -f "$(prom_dir)/started"
+}
+# ---- end Prometheus hook -----------------------------------------------------------------------------
+
 cmd_up() {
   ensure_binaries
   if nginx_running; then die "already up (scripts/cluster.sh down first)"; fi
   mkdir -p "$DIR/pids" "$DIR/ports" "$DIR/logs" "$DIR/nginx-tmp"
-  rm -f "$DIR/drained" "$DIR/ports/"*
+  rm -f "$DIR/drained" "$DIR/ports/"* "$DIR/limit-rps"
   echo "$CATALOG_REPLICAS" >"$DIR/replicas-catalog"
   echo "$ORDER_REPLICAS" >"$DIR/replicas-order"
 
-  local url base n svc
+  local url base n svc prom_url
   if [ -n "${DATABASE_URL:-}" ]; then
     echo "$DATABASE_URL" >"$DIR/database_url"
     rm -f "$DIR/pg-owned"
@@ -273,23 +387,32 @@ cmd_up() {
     log "seeded from $SEED_FILE"
   fi
 
-  for svc in catalog order; do
-    for n in $(seq 1 "$(replicas_of "$svc")"); do free_port >"$DIR/ports/$svc-$n.tmp"; mv "$DIR/ports/$svc-$n.tmp" "$DIR/ports/$svc-$n"; done
-  done
   port_taken "$PORT" && die "127.0.0.1:$PORT is in use (set CLUSTER_PORT)"
+  echo "$PORT" >"$DIR/ports/edge"
+  free_port >"$DIR/ports/internal.tmp" && mv "$DIR/ports/internal.tmp" "$DIR/ports/internal"
+  for svc in catalog order; do
+    for n in $(seq 1 "$(replicas_of "$svc")"); do assign_ports "$svc" "$n"; done
+  done
   write_nginx_conf
+  prom_targets
   for n in $(seq 1 "$CATALOG_REPLICAS"); do start_replica catalog "$n"; done
   "$NGINX" -p "$DIR" -c "$DIR/nginx.conf" || die "nginx failed to start (see $DIR/logs/nginx-error.log)"
   for n in $(seq 1 "$ORDER_REPLICAS"); do start_replica order "$n"; done
-  wait_http "http://127.0.0.1:$PORT/catalog/health" 10 || die "nginx does not route to the catalog"
+  wait_http "http://127.0.0.1:$PORT/catalog/books?limit=1" 10 || die "nginx does not route to the catalog"
+  prom_url=$(prom_start)
+  local b=http://127.0.0.1:$PORT
   cat <<EOF
-cluster up: $CATALOG_REPLICAS catalog + $ORDER_REPLICAS order replicas behind http://127.0.0.1:$PORT
-  curl http://127.0.0.1:$PORT/catalog/books?limit=3
-  curl -X POST http://127.0.0.1:$PORT/orders -H 'Content-Type: application/json' \\
-       -d '{"book_id":1,"customer_name":"Ada","customer_email":"ada@example.com","quantity":1}'
-  tests/smoke.sh http://127.0.0.1:$PORT
-  logs: $DIR/logs/   stop: make down (scripts/cluster.sh down)
+cluster up: $CATALOG_REPLICAS catalog + $ORDER_REPLICAS order replicas behind $b
+  curl -s '$b/catalog/books?limit=3' | jq .
+  book=\$(curl -s -X POST $b/catalog/books -H 'Content-Type: application/json' \\
+         -d '{"title":"Release It!","author":"Michael T. Nygard","price":"41.95","quantity":5}' | jq -r .id)
+  order=\$(curl -s -X POST $b/orders -H 'Content-Type: application/json' \\
+         -d "{\"book_id\":\$book,\"customer_name\":\"Ada\",\"customer_email\":\"ada@example.com\",\"quantity\":1}" | jq -r .id)
+  curl -s -X PATCH $b/orders/\$order/status -H 'Content-Type: application/json' -d '{"status":"cancelled"}' | jq .
+  tests/smoke.sh $b
 EOF
+  [ -z "$prom_url" ] || echo "  Prometheus: $prom_url"
+  echo "  logs: $DIR/logs/   status: scripts/cluster.sh status   stop: make down"
 }
 
 # stop_nginx: graceful quit, then fast shutdown (TERM), then SIGKILL of the master and its workers.
@@ -319,8 +442,9 @@ stop_nginx() {
 cmd_down() {
   local f p svc pids rc=0
   [ -d "$DIR" ] || { log "nothing to stop in $DIR"; return 0; }
-  # Orders first (they call the catalog through nginx), then the ingress, then the catalog. The
-  # replicas of one service are stopped in parallel: each drains on SIGTERM.
+  prom_stop || rc=1
+  # Orders first (they call the catalog through nginx), then nginx, then the catalog. The replicas
+  # of one service are stopped in parallel: each drains on SIGTERM.
   for svc in order catalog; do
     pids=()
     for f in "$DIR"/pids/"$svc"-*; do
@@ -338,21 +462,39 @@ cmd_down() {
 }
 
 cmd_status() {
-  local svc n pid port st
-  nginx_running && echo "nginx     pid $(cat "$DIR/nginx.pid")  http://127.0.0.1:$PORT" || echo "nginx     stopped"
+  local svc n pid port aport st
+  if nginx_running; then
+    echo "nginx       pid $(cat "$DIR/nginx.pid")  edge http://127.0.0.1:$PORT  internal catalog http://127.0.0.1:$(internal_port)"
+  else
+    echo "nginx       stopped"
+  fi
+  [ -f "$(prom_dir)/started" ] && echo "prometheus  $(cat "$(prom_dir)/url" 2>/dev/null)"
   for svc in catalog order; do
     [ -f "$DIR/replicas-$svc" ] || continue
     for n in $(seq 1 "$(cat "$DIR/replicas-$svc")"); do
-      port=$(cat "$DIR/ports/$svc-$n" 2>/dev/null || echo "?")
+      port=$(api_port "$svc" "$n" 2>/dev/null || echo "?")
+      aport=$(admin_port "$svc" "$n" 2>/dev/null || echo "?")
       pid=$(pidfile_pid "$DIR/pids/$svc-$n" || true)
       if pidfile_alive "$DIR/pids/$svc-$n"; then
-        st=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$port/ready" || true)
-        echo "$svc-$n  pid $pid  port $port  ready=$st"
+        st=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$aport/ready" || true)
+        echo "$svc-$n  pid $pid  port $port  admin $aport  ready=$st"
       else
-        echo "$svc-$n  stopped  port $port"
+        echo "$svc-$n  stopped  port $port  admin $aport"
       fi
     done
   done
+}
+
+# drain_replica SVC N: take it out of nginx (endpoint removal), wait the preStop delay, SIGTERM.
+drain_replica() {
+  echo "$1-$2" >>"$DIR/drained"
+  write_nginx_conf && nginx_reload
+  sleep "$DRAIN_DELAY_S"
+  stop_pid "$DIR/pids/$1-$2" TERM "$STOP_TIMEOUT_S"
+}
+undrain() { # SVC-N
+  grep -vx "$1" "$DIR/drained" >"$DIR/drained.tmp" || true
+  mv "$DIR/drained.tmp" "$DIR/drained"
 }
 
 cmd_restart_rolling() {
@@ -361,17 +503,60 @@ cmd_restart_rolling() {
   for svc in catalog order; do
     for n in $(seq 1 "$(cat "$DIR/replicas-$svc")"); do
       log "rolling $svc-$n"
-      echo "$svc-$n" >>"$DIR/drained"
-      write_nginx_conf && nginx_reload
-      sleep "$DRAIN_DELAY_S"
-      stop_pid "$DIR/pids/$svc-$n" TERM "$STOP_TIMEOUT_S"
+      drain_replica "$svc" "$n"
       start_replica "$svc" "$n"
-      grep -vx "$svc-$n" "$DIR/drained" >"$DIR/drained.tmp" || true
-      mv "$DIR/drained.tmp" "$DIR/drained"
+      undrain "$svc-$n"
       write_nginx_conf && nginx_reload
     done
   done
   log "rolling restart done"
+}
+
+cmd_scale() { # SVC N
+  local svc=$1 want=$2 have n
+  bin_of "$svc" >/dev/null
+  [[ $want =~ ^[0-9]+$ ]] && [ "$want" -ge 1 ] || die "scale: replica count must be >= 1"
+  nginx_running || die "cluster is not up"
+  have=$(cat "$DIR/replicas-$svc")
+  if [ "$want" -gt "$have" ]; then
+    # New replicas start first and join the upstream once ready (a pod joins the Endpoints when ready).
+    for n in $(seq $((have + 1)) "$want"); do
+      assign_ports "$svc" "$n"
+      start_replica "$svc" "$n"
+      echo "$n" >"$DIR/replicas-$svc"
+      write_nginx_conf && nginx_reload
+      prom_targets
+    done
+  else
+    for n in $(seq "$have" -1 $((want + 1))); do
+      log "removing $svc-$n"
+      drain_replica "$svc" "$n"
+      echo $((n - 1)) >"$DIR/replicas-$svc"
+      undrain "$svc-$n"
+      rm -f "$DIR/ports/$svc-$n" "$DIR/ports/$svc-$n.admin"
+      write_nginx_conf && nginx_reload
+      prom_targets
+    done
+  fi
+  log "$svc: $(cat "$DIR/replicas-$svc") replicas"
+}
+
+cmd_reload() {
+  nginx_running || die "cluster is not up"
+  write_nginx_conf && nginx_reload
+  log "nginx reloaded (rate limit $(cat "$DIR/limit-rps") r/s)"
+}
+
+# render-nginx OUT: a sample configuration (2 replicas each on placeholder ports) for `nginx -t`.
+cmd_render_nginx() {
+  local out=$1
+  mkdir -p "$out/logs" "$out/nginx-tmp"
+  out=$(cd "$out" && pwd)
+  render_nginx "$out" 18080 18081 "${CLUSTER_LIMIT_RPS:-1000}" \
+    "        server 127.0.0.1:18100;"$'\n'"        server 127.0.0.1:18101;"$'\n' \
+    "        server 127.0.0.1:18200;"$'\n'"        server 127.0.0.1:18201;"$'\n'
+  mv "$out/nginx.conf.tmp" "$out/nginx.conf"
+  echo "$out/nginx.conf"
 }
 
 case "${1:-}" in
@@ -379,8 +564,11 @@ up) cmd_up ;;
 down) cmd_down "${2:-}" ;;
 status) cmd_status ;;
 restart-rolling) cmd_restart_rolling ;;
+scale) cmd_scale "${2:?svc}" "${3:?replicas}" ;;
+reload) cmd_reload ;;
 kill) bin_of "${2:?svc}" >/dev/null; stop_pid "$DIR/pids/$2-${3:?n}" KILL 5 ;;
 start) start_replica "${2:?svc}" "${3:?n}" ;;
 manifest-env) manifest_env "${2:?svc}" ;;
-*) echo "usage: scripts/cluster.sh up|down [--purge]|status|restart-rolling|kill SVC N|start SVC N|manifest-env SVC" >&2; exit 2 ;;
+render-nginx) cmd_render_nginx "${2:?output directory}" ;;
+*) echo "usage: scripts/cluster.sh up|down [--purge]|status|restart-rolling|scale SVC N|reload|kill SVC N|start SVC N|manifest-env SVC|render-nginx DIR" >&2; exit 2 ;;
 esac
