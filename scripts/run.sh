@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # run.sh (`make run`) - builds and runs the catalog and order services locally.
 #
-# Steps: bootstrap packages, build build/ (RelWithDebInfo), start a private PostgreSQL under .run/pg
-# when DATABASE_URL is unset (kept between runs), migrate, seed the ten classic books when the
-# catalogue is empty, start catalog-service on CATALOG_PORT (8000) and order-service on ORDER_PORT
-# (8001), their admin listeners (/health, /ready, /metrics) on CATALOG_ADMIN_PORT (9000) and
-# ORDER_ADMIN_PORT (9001), all on HOST (127.0.0.1), print the URLs and example calls, then wait. Ctrl-C (or SIGTERM) stops both daemons by
-# PID (SIGTERM, graceful) and the private PostgreSQL.
+# Steps: bootstrap the packages needed to build and run (scripts/bootstrap.sh run), build build/
+# (RelWithDebInfo; output in .run/build.log, shown only on failure), start a private PostgreSQL
+# under .run/pg when DATABASE_URL is unset (kept between runs), migrate, seed the ten classic books
+# when the catalogue is empty, start catalog-service on CATALOG_PORT (8000) and order-service on
+# ORDER_PORT (8001), their admin listeners (/health, /ready, /metrics) on CATALOG_ADMIN_PORT (9000)
+# and ORDER_ADMIN_PORT (9001), all on HOST (127.0.0.1), print the URLs and example calls, then
+# wait. Ctrl-C, SIGTERM (kill, timeout, an IDE's stop button) and SIGHUP (closed terminal) all stop
+# both daemons by PID (SIGTERM, graceful) and the private PostgreSQL; once stopping has begun,
+# further signals are ignored so the cleanup always completes.
 #
 # Environment: DATABASE_URL (use this database instead of the private one), CATALOG_PORT,
-# ORDER_PORT, CATALOG_ADMIN_PORT, ORDER_ADMIN_PORT, HOST, SEED=0 (skip seeding), BUILD_DIR (default build), plus any daemon setting
-# (HTTP_THREADS, DB_POOL_SIZE, LOG_LEVEL, ... see README), which both daemons inherit.
+# ORDER_PORT, CATALOG_ADMIN_PORT, ORDER_ADMIN_PORT, HOST, SEED=0 (skip seeding), BUILD_DIR (default
+# build), RUN_DIR (state folder, default .run), CATALOG_BIN and ORDER_BIN (both set: use these
+# binaries, skip bootstrap and build), plus any daemon setting (HTTP_THREADS, DB_POOL_SIZE,
+# LOG_LEVEL, ... see README), which both daemons inherit.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -21,7 +26,7 @@ order_port=${ORDER_PORT:-8001}
 catalog_admin_port=${CATALOG_ADMIN_PORT:-9000}
 order_admin_port=${ORDER_ADMIN_PORT:-9001}
 export HOST=${HOST:-127.0.0.1}
-run_dir=$repo/.run
+run_dir=${RUN_DIR:-$repo/.run}
 pg_dir=$run_dir/pg
 started_pg=0
 catalog_pid=
@@ -30,29 +35,41 @@ order_pid=
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 die() { echo "run: $*" >&2; exit 1; }
 
-# Stops what this script started, newest first, each by its PID (the EXIT trap).
+# stop_pid PID NAME: SIGTERM, wait up to 15 s, then SIGKILL.
+stop_pid() {
+  local pid=$1 name=$2
+  [ -n "$pid" ] || return 0
+  kill -TERM "$pid" 2>/dev/null || return 0
+  say "stopping $name (pid $pid)"
+  for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  echo "run: $name (pid $pid) did not stop in 15 s; SIGKILL" >&2
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+# Stops what this script started, newest first, each by its PID. The EXIT trap: it runs once, for
+# every way out (normal end, error, INT/TERM/HUP via the traps below). It first ignores INT, TERM
+# and HUP, so a second signal (a second Ctrl-C, `timeout` signalling both the script and its process
+# group, an IDE repeating its stop request) cannot kill it halfway; the commands it starts inherit
+# that. It never re-arms or resets the traps, and `set -e` is off inside it (a failing step must not
+# end it early).
 # shellcheck disable=SC2317
 cleanup() {
   local rc=$?
-  trap - EXIT INT TERM
+  trap '' INT TERM HUP
+  set +e
   # The order service first: its in-flight requests may still call the catalog.
-  for pid in $order_pid $catalog_pid; do
-    kill -TERM "$pid" 2>/dev/null || continue
-    for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then
-      echo "run: pid $pid did not stop in 15 s; SIGKILL" >&2
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-  done
+  stop_pid "$order_pid" order-service
+  stop_pid "$catalog_pid" catalog-service
   if [ "$started_pg" = 1 ]; then
     say "stopping PostgreSQL ($pg_dir)"
-    scripts/pg.sh stop "$pg_dir" || true
+    scripts/pg.sh stop "$pg_dir"
   fi
   exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+trap 'exit 129' HUP
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -67,23 +84,30 @@ wait_health() {
   die "$name did not answer $url/health within 10 s"
 }
 
-scripts/bootstrap.sh
-
-say "building ($build)"
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j"$(nproc)" --target catalog-service order-service
-catalog_bin=$repo/$build/catalog-service/catalog-service
-order_bin=$repo/$build/order-service/order-service
+mkdir -p "$run_dir"
+if [ -n "${CATALOG_BIN:-}" ] && [ -n "${ORDER_BIN:-}" ]; then
+  catalog_bin=$CATALOG_BIN
+  order_bin=$ORDER_BIN
+else
+  scripts/bootstrap.sh run
+  say "building ($build; log: $run_dir/build.log)"
+  if ! { cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
+         cmake --build "$build" -j"$(nproc)" --target catalog-service order-service; } >"$run_dir/build.log" 2>&1; then
+    tail -n 60 "$run_dir/build.log" >&2
+    die "build failed (full output: $run_dir/build.log)"
+  fi
+  catalog_bin=$repo/$build/catalog-service/catalog-service
+  order_bin=$repo/$build/order-service/order-service
+fi
 
 for p in "$catalog_port" "$order_port" "$catalog_admin_port" "$order_admin_port"; do
   port_busy "$p" && die "port $p on 127.0.0.1 is in use; set CATALOG_PORT/ORDER_PORT/CATALOG_ADMIN_PORT/ORDER_ADMIN_PORT"
 done
 
 if [ -z "${DATABASE_URL:-}" ]; then
-  say "starting a private PostgreSQL under .run/pg"
-  mkdir -p "$run_dir"
+  say "starting a private PostgreSQL under $pg_dir"
+  started_pg=1 # before the start: a signal during it must still stop the server
   admin_url=$(scripts/pg.sh start "$pg_dir")
-  started_pg=1
   if [ "$(psql "$admin_url" -tAc "SELECT 1 FROM pg_database WHERE datname = 'bookstore'")" != 1 ]; then
     psql "$admin_url" -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE bookstore" >/dev/null
   fi
@@ -93,7 +117,10 @@ export DATABASE_URL
 export MIGRATIONS_DIR=${MIGRATIONS_DIR:-$repo/db/migrations}
 
 say "migrating ($MIGRATIONS_DIR)"
-"$catalog_bin" --migrate
+if ! "$catalog_bin" --migrate >"$run_dir/migrate.log" 2>&1; then
+  cat "$run_dir/migrate.log" >&2
+  die "migration failed"
+fi
 
 if [ "${SEED:-1}" = 1 ]; then
   if [ "$(psql "$DATABASE_URL" -tAc "SELECT EXISTS (SELECT 1 FROM books)")" = f ]; then
@@ -124,21 +151,24 @@ cat <<EOF
                    admin http://$HOST:$order_admin_port  (/health /ready /metrics)
   database         $DATABASE_URL
 
-  Try:
+  Try (ids captured with jq, so the calls work on every run):
     curl -s '$catalog_url${BASE_PATH:-}/books?limit=3' | jq .
     curl -s '$catalog_url${BASE_PATH:-}/books?search=clean&sort=-price' | jq .
-    curl -s -X POST $catalog_url${BASE_PATH:-}/books -H 'Content-Type: application/json' \\
-         -d '{"title":"Release It!","author":"Michael T. Nygard","isbn":"978-1680502398","price":"41.95","quantity":5}' | jq .
-    curl -s -X POST $order_url/orders -H 'Content-Type: application/json' \\
-         -d '{"book_id":1,"customer_name":"Ada Lovelace","customer_email":"ada@example.com","quantity":2}' | jq .
-    curl -s -X PATCH $order_url/orders/1/status -H 'Content-Type: application/json' -d '{"status":"cancelled"}' | jq .
+    book=\$(curl -s -X POST $catalog_url${BASE_PATH:-}/books -H 'Content-Type: application/json' \\
+           -d '{"title":"Release It!","author":"Michael T. Nygard","price":"41.95","quantity":5}' | jq -r .id)
+    order=\$(curl -s -X POST $order_url/orders -H 'Content-Type: application/json' \\
+           -d "{\"book_id\":\$book,\"customer_name\":\"Ada Lovelace\",\"customer_email\":\"ada@example.com\",\"quantity\":2}" | jq -r .id)
+    curl -s $order_url/orders/\$order | jq .
+    curl -s -X PATCH $order_url/orders/\$order/status -H 'Content-Type: application/json' -d '{"status":"cancelled"}' | jq .
     curl -s http://$HOST:$catalog_admin_port/metrics | head
+    CATALOG_URL=$catalog_url${BASE_PATH:-} ORDER_URL=$order_url tests/smoke.sh
 
   Access logs (JSON lines) follow. Ctrl-C stops everything.
 
 EOF
 
-# Returns when either daemon exits (then cleanup stops the other) or on Ctrl-C/SIGTERM.
+# Returns when either daemon exits (then cleanup stops the other) or on INT/TERM/HUP (their traps
+# exit, and the EXIT trap stops everything).
 set +e
 wait -n "$catalog_pid" "$order_pid"
 rc=$?
