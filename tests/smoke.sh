@@ -118,11 +118,11 @@ run_id="smoke-$(date +%s)-$RANDOM"
 isbn=$(rand_isbn)
 
 # 0. The right service at each URL: GET / names the service ({"service": ...}); behind an edge
-# (where / is not routed) the public openapi.json's title does.
-# identify URL WANT (catalog|order) OPENAPI_URL... -> 0 if WANT answers, else prints why.
+# (where / is not routed) the public openapi.json's title does, else the shape of a list answer.
+# identify URL WANT (catalog|order) LIST_URL LIST_JQ OPENAPI_URL... -> 0 if WANT answers.
 identify() {
-  local url=$1 want=$2 u s t
-  shift 2
+  local url=$1 want=$2 list_url=$3 list_jq=$4 u s t
+  shift 4
   s=$(curl "${curl_opts[@]}" -s --max-time 10 "$url/" 2>/dev/null | jq -r '.service // empty' 2>/dev/null)
   if [ -n "$s" ]; then
     [[ $s == *$want* ]] && return 0
@@ -131,19 +131,20 @@ identify() {
   fi
   for u in "$@"; do
     t=$(curl "${curl_opts[@]}" -s --max-time 10 "$u" 2>/dev/null | jq -r '.info.title // empty' 2>/dev/null)
-    if [ -n "$t" ]; then
-      shopt -s nocasematch
-      if [[ $t == *$want* ]]; then shopt -u nocasematch; return 0; fi
-      shopt -u nocasematch
-      echo "smoke: $u describes \"$t\", not the $want service" >&2
-      return 1
-    fi
+    [ -n "$t" ] || continue
+    if [[ ${t,,} == *$want* ]]; then return 0; fi
+    echo "smoke: $u describes \"$t\", not the $want service" >&2
+    return 1
   done
-  echo "smoke: no $want service answers at $url (GET $url/ and ${*:-openapi.json} gave nothing usable)" >&2
+  if curl "${curl_opts[@]}" -s --max-time 10 "${AS_CUSTOMER[@]}" "$list_url" 2>/dev/null | jq -e "$list_jq" >/dev/null 2>&1; then
+    return 0
+  fi
+  echo "smoke: no $want service answers at $url (GET $url/, $*, $list_url gave nothing usable)" >&2
   return 1
 }
-identify "$CATALOG_URL" catalog "$CATALOG_URL/openapi.json" || exit 2
-identify "$ORDER_URL" order "$ORDER_URL/orders/openapi.json" "$ORDER_URL/openapi.json" || exit 2
+identify "$CATALOG_URL" catalog "$CATALOG_URL/books?limit=1" '.books | type == "array"' "$CATALOG_URL/openapi.json" || exit 2
+identify "$ORDER_URL" order "$ORDER_URL/orders?limit=1" '.orders | type == "array"' \
+  "$ORDER_URL/orders/openapi.json" "$ORDER_URL/openapi.json" || exit 2
 
 # 1. Liveness/readiness: operational routes, reachable directly only; an edge must not publish them.
 if [ "$mode" = direct ]; then

@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# cluster.sh (check) - statelessness of the services, proven on the local cluster
-# (scripts/cluster.sh: 2 catalog + 2 order replicas behind the nginx mirror of the Ingress):
-#   1. tests/smoke.sh passes through the ingress;
+# cluster.sh (check) - the local cluster (scripts/cluster.sh: 2 catalog + 2 order replicas behind the
+# nginx edge rendered from deploy/public-routes.txt), its closed perimeter and the statelessness of
+# the services:
+#   0. the rendered nginx routes exactly the route list, without rewrite, with the agreed retry policy;
+#   1. tests/smoke.sh passes through the edge (orders reach the catalog on the internal path);
+#      perimeter: internal and unknown paths are JSON 404s from the edge, the services' own errors
+#      pass through untouched, nginx's own errors (413, 400, 429, 502) are JSON, an 8 KB token
+#      reaches the service; Prometheus file-SD targets follow scale up/down;
 #   2. under a mixed load of reads, orders and cancellations through the ingress, SIGKILL one catalog
 #      and one order replica: the only failed requests are those in flight on the killed processes
 #      (at most one per load worker per kill, all within KILL_WINDOW_MS of a kill), and once recovery
 #      settles, for every test book: initial stock = quantity + sum of live orders (no lost stock);
 #   3. a rolling restart (each replica drained, SIGTERMed and replaced in turn) under the same load:
 #      zero failed requests, invariant holds again;
-#   4. scripts/cluster.sh down stops every process it started.
+#   4. with every catalog replica gone the edge answers a JSON 502;
+#   5. scripts/cluster.sh down stops every process it started.
 # Uses the ctest PostgreSQL fixture (a fresh database); rate limiting is off for the load.
 # Isolation: the cluster folder, the database and the load results are per run (RUN_ID), so runs
 # from other build folders or a second ctest in this one cannot wipe or stop this run's cluster.
@@ -61,15 +67,118 @@ done
 ok "cluster up: 2 catalog + 2 order replicas behind $base"
 cluster status
 
-# 1. Smoke through the ingress mirror (prefix strip, X-Forwarded-Prefix, order -> catalog via nginx).
+# 0. The rendered configuration: exactly the routes of the list, no rewrite, the retry policy.
+conf=$CLUSTER_DIR/nginx.conf
+expected=$(sed 's/#.*//' "$SOURCE_DIR/deploy/public-routes.txt" | awk 'NF == 3 {
+    up = ($1 == "catalog") ? "catalog_service" : "order_service"
+    print "= " $3 " " up; if ($2 == "prefix") print $3 "/ " up }' | sort)
+# Locations of the public server (the first server block) with their proxy_pass target.
+actual=$(awk '/^    server \{/ { n++ } n == 1 && /^        location / { loc = $2 == "=" ? "= " $3 : $2 }
+    n == 1 && /proxy_pass http:\/\// { sub(/;$/, "", $2); sub(/^http:\/\//, "", $2); print loc " " $2 }' "$conf" | sort)
+if [ -n "$expected" ] && [ "$expected" = "$actual" ]; then ok "nginx routes exactly deploy/public-routes.txt ($(echo "$expected" | wc -l) locations)"
+else bad "nginx routes differ from deploy/public-routes.txt"; diff <(echo "$expected") <(echo "$actual"); fi
+if grep -qE '^\s*(rewrite|proxy_set_header X-Forwarded-Prefix)' "$conf"; then bad "nginx rewrites paths or sets X-Forwarded-Prefix"
+else ok "no rewrite, no X-Forwarded-Prefix"; fi
+if grep -qx '    proxy_next_upstream error timeout http_502 http_504;' "$conf" && ! grep -q non_idempotent "$conf" &&
+   ! grep -qE 'proxy_intercept_errors +on' "$conf"; then
+  ok "retries only on error/timeout/502/504, never non-idempotent; services' errors not intercepted"
+else bad "retry/intercept policy differs"; grep -n 'proxy_next_upstream\|intercept' "$conf"; fi
+
+# 1. Smoke through the edge (no rewrite, order -> catalog on the internal path).
 if bash "$SOURCE_DIR/tests/smoke.sh" "$base" >"$RUN_TMP/cluster-smoke.log" 2>&1; then
-  ok "tests/smoke.sh through the local ingress"
+  ok "tests/smoke.sh through the local edge"
 else
-  cat "$RUN_TMP/cluster-smoke.log"; bad "tests/smoke.sh through the local ingress"
+  cat "$RUN_TMP/cluster-smoke.log"; bad "tests/smoke.sh through the local edge"
 fi
-# Unknown paths get the default backend; /catalogue is not /catalog.
-if [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/catalogue/books")" = 404 ]; then ok "/catalogue is not routed to the catalog"
-else bad "/catalogue reached a service"; fi
+
+# The perimeter. edge_json_is STATUS DETAIL CURL-ARGS...: the answer has STATUS, Content-Type
+# application/json and exactly {"detail": DETAIL}.
+edge_json_is() {
+  local want=$1 detail=$2 st ct body
+  shift 2
+  st=$(curl -s -o "$RUN_TMP/edge.body" -D "$RUN_TMP/edge.hdrs" -w '%{http_code}' --max-time 10 "$@")
+  ct=$(grep -i '^content-type:' "$RUN_TMP/edge.hdrs" | tail -1 | tr -d '\r' | sed 's/^[^:]*: *//')
+  body=$(cat "$RUN_TMP/edge.body")
+  [ "$st" = "$want" ] && [[ $ct == application/json* ]] &&
+    [ "$(printf '%s' "$body" | jq -c . 2>/dev/null)" = "$(jq -cn --arg d "$detail" '{detail: $d}')" ] && return 0
+  echo "      got $st ($ct): $(printf '%s' "$body" | head -c 200)"
+  return 1
+}
+for path in /catalog/reservations /catalog/reservations/x /catalog/health /catalog/ready /catalog/metrics \
+            /reservations /health /ready /metrics /anything /catalogue/books /catalog /catalog/ /CATALOG/books \
+            /catalog/books/..%2F..%2Freservations /catalog/books/%2e%2e/%2e%2e/health; do
+  if edge_json_is 404 "Not Found" "$base$path"; then ok "perimeter: GET $path -> JSON 404 from the edge"
+  else bad "perimeter: GET $path is not the edge's JSON 404"; fi
+done
+# The attack of the access-control issue: an anonymous reservation through the edge.
+pbook=$(curl -s -X POST "$base/catalog/books" -H 'Content-Type: application/json' \
+  -d '{"title":"perimeter book","author":"Edge Tester","price":"5.00","quantity":7}' | jq -r .id)
+[[ "$pbook" =~ ^[0-9]+$ ]] || die "cannot create the perimeter test book"
+stock_before=$(curl -s "$base/catalog/books/$pbook" | jq .quantity)
+if edge_json_is 404 "Not Found" -X POST "$base/catalog/reservations" -H 'Content-Type: application/json' \
+     -d "{\"reservation_id\":\"x\",\"book_id\":$pbook,\"quantity\":1}" &&
+   [ "$(curl -s "$base/catalog/books/$pbook" | jq .quantity)" = "$stock_before" ]; then
+  ok "perimeter: POST /catalog/reservations -> JSON 404, stock unchanged"
+else bad "perimeter: POST /catalog/reservations reached the catalog"; fi
+# Public operations answer; the services' own errors pass through (not replaced by edge pages).
+st=$(curl -s -o "$RUN_TMP/openapi.json" -w '%{http_code}' "$base/catalog/openapi.json")
+if [ "$st" = 200 ] && jq -e '.openapi' "$RUN_TMP/openapi.json" >/dev/null; then ok "public: GET /catalog/openapi.json -> 200"
+else bad "public: GET /catalog/openapi.json -> $st"; fi
+st=$(curl -s -o /dev/null -w '%{http_code}' "$base/catalog/books?limit=1")
+[ "$st" = 200 ] && ok "public: GET /catalog/books -> 200" || bad "public: GET /catalog/books -> $st"
+st=$(curl -s -o /dev/null -w '%{http_code}' "$base/orders?limit=1")
+[ "$st" = 200 ] && ok "public: GET /orders -> 200" || bad "public: GET /orders -> $st"
+body=$(curl -s "$base/catalog/books/999999999")
+if [ "$(printf '%s' "$body" | jq -r .detail)" = "Book not found" ]; then ok "the catalog's own 404 passes through the edge"
+else bad "the catalog's 404 was replaced: $body"; fi
+st=$(curl -s -o "$RUN_TMP/e422" -w '%{http_code}' "$base/orders/abc")
+if [ "$st" = 422 ] && jq -e '.detail | type == "array"' "$RUN_TMP/e422" >/dev/null; then ok "the order service's own 422 passes through the edge"
+else bad "the order service's 422 was replaced: $st $(head -c 200 "$RUN_TMP/e422")"; fi
+# nginx's own errors are JSON: 413 over the body limit (1 MB), 400 for a header over 16 KB.
+head -c 1100000 /dev/zero | tr '\0' ' ' >"$RUN_TMP/big.json"
+if edge_json_is 413 "Request body too large" -X POST "$base/catalog/books" -H 'Content-Type: application/json' \
+     --data-binary @"$RUN_TMP/big.json"; then ok "edge: 1.1 MB body -> JSON 413 from nginx"
+else bad "edge: 1.1 MB body is not nginx's JSON 413"; fi
+tok8=$(head -c 8192 /dev/zero | tr '\0' 'a')
+st=$(curl -s -o "$RUN_TMP/tok8" -w '%{http_code}' -H "Authorization: Bearer $tok8" "$base/catalog/books?limit=1")
+if { [ "$st" = 200 ] || [ "$st" = 401 ]; } && jq -e . "$RUN_TMP/tok8" >/dev/null 2>&1; then
+  ok "edge: an 8 KB bearer token reaches the catalog (its JSON $st)"
+else bad "edge: an 8 KB bearer token got $st $(head -c 200 "$RUN_TMP/tok8")"; fi
+tok20=$(head -c 20000 /dev/zero | tr '\0' 'a')
+if edge_json_is 400 "Request header too large" -H "Authorization: Bearer $tok20" "$base/catalog/books"; then
+  ok "edge: a 20 KB header -> JSON 400 from nginx"
+else bad "edge: a 20 KB header is not nginx's JSON 400"; fi
+# 429: with a limit of 1 request/s (burst 5) a burst of 20 is cut; the answer is JSON + Retry-After.
+if CLUSTER_LIMIT_RPS=1 cluster reload >>"$RUN_TMP/cluster-reload.log" 2>&1; then
+  n429=0
+  for _ in $(seq 1 20); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/catalog/books/$pbook")" = 429 ] && n429=$((n429 + 1))
+  done
+  if [ "$n429" -ge 10 ] && edge_json_is 429 "Too Many Requests" "$base/catalog/books/$pbook" &&
+     grep -qi '^retry-after:' "$RUN_TMP/edge.hdrs"; then ok "edge: rate limit -> JSON 429 with Retry-After ($n429 of 20)"
+  else bad "edge: rate limit: $n429 of 20 were 429 (or the answer is not JSON with Retry-After)"; fi
+else cat "$RUN_TMP/cluster-reload.log"; bad "cluster reload with a rate limit failed"; fi
+cluster reload >>"$RUN_TMP/cluster-reload.log" 2>&1 || bad "cluster reload without the rate limit failed"
+
+# Prometheus file-SD targets: every replica's admin port, following scale up and down.
+targets() { jq -r '[.[].targets[]] | sort | join(" ")' "$CLUSTER_DIR/prometheus/targets.json" 2>/dev/null; }
+admin_ports() { cat "$CLUSTER_DIR"/ports/*.admin | sed 's/^/127.0.0.1:/' | sort | tr '\n' ' ' | sed 's/ $//'; }
+t=$(targets)
+if [ "$(echo "$t" | wc -w)" = 4 ] && [ "$t" = "$(admin_ports)" ]; then ok "prometheus targets: the 4 admin ports"
+else bad "prometheus targets '$t' != admin ports '$(admin_ports)'"; fi
+for hp in $t; do
+  st=$(curl -s -o /dev/null -w '%{http_code}' "http://$hp/metrics")
+  [ "$st" = 200 ] || bad "target $hp: /metrics -> $st"
+done
+if cluster scale catalog 3 >"$RUN_TMP/scale.log" 2>&1 && [ "$(targets | wc -w)" = 5 ] &&
+   grep -q "server 127.0.0.1:$(cat "$CLUSTER_DIR/ports/catalog-3") " "$CLUSTER_DIR/nginx.conf"; then
+  ok "scale catalog 3: new replica in nginx and in the targets"
+else cat "$RUN_TMP/scale.log"; bad "scale catalog 3"; fi
+p3=$(awk '{print $1}' "$CLUSTER_DIR/pids/catalog-3" 2>/dev/null)
+if cluster scale catalog 2 >>"$RUN_TMP/scale.log" 2>&1 && [ "$(targets | wc -w)" = 4 ] && [ "$t" = "$(targets)" ] &&
+   ! { [ -n "$p3" ] && [ -r "/proc/$p3/stat" ] && [ "$(awk '{print $3}' "/proc/$p3/stat")" != Z ]; }; then
+  ok "scale catalog 2: replica 3 drained and stopped, targets back to 4"
+else cat "$RUN_TMP/scale.log"; bad "scale catalog 2"; fi
 
 # Test books for the load (stock large enough to sell, small enough to run out sometimes).
 books=()
@@ -163,9 +272,14 @@ else
 fi
 settle_and_check "after rolling restart"
 
-# 4. down stops everything started by PID (replicas, nginx master and workers).
+# 4. Every catalog replica gone: the edge answers its own JSON 502 (after its retries).
 pids=$(awk '{print $1}' "$CLUSTER_DIR"/pids/* 2>/dev/null; cat "$CLUSTER_DIR/nginx.pid" 2>/dev/null)
 [ -f "$CLUSTER_DIR/nginx.pid" ] && pids+=" $(pgrep -P "$(cat "$CLUSTER_DIR/nginx.pid")" 2>/dev/null | tr '\n' ' ')"
+cluster kill catalog 1; cluster kill catalog 2
+if edge_json_is 502 "Bad Gateway" "$base/catalog/books/1"; then ok "edge: no catalog replica -> JSON 502"
+else bad "edge: no catalog replica is not a JSON 502"; fi
+
+# 5. down stops everything started by PID (replicas, nginx master and workers).
 [ "$(echo $pids | wc -w)" -ge 5 ] || bad "expected 4 replicas + nginx before down, found pids: $pids"
 cluster down >>"$RUN_TMP/cluster-down.log" 2>&1 || bad "scripts/cluster.sh down reported an error"
 alive=""
