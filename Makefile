@@ -2,9 +2,10 @@
 #   make run    build, start PostgreSQL (private, under .run/) and both services; Ctrl-C stops all
 #   make test   unit + integration tests, normal and ASan/UBSan builds (TEST_FILTER=regex, TEST_ASAN=0)
 #   make bench  wrk + pgbench benchmark (docs/performance.md)
-#   make up / make down   local multi-replica cluster behind an nginx "ingress" on 127.0.0.1:8080
+#   make up / make down   local multi-replica cluster behind an nginx edge on 127.0.0.1:8080
 #   make build  build everything into build/
 #   make clean  remove build/ and build-asan/ (make distclean also removes .run/, the local database)
+# Each target installs only its package set (scripts/bootstrap.sh run|cluster|bench|test).
 SHELL := /bin/bash
 BUILD_DIR ?= build
 
@@ -19,16 +20,18 @@ test:
 	scripts/test.sh
 
 bench:
+	scripts/bootstrap.sh bench
 	scripts/bench.sh
 
 up:
+	scripts/bootstrap.sh cluster
 	scripts/cluster.sh up
 
 down:
 	scripts/cluster.sh down
 
 build:
-	scripts/bootstrap.sh
+	scripts/bootstrap.sh run
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build $(BUILD_DIR) -j$$(nproc)
 

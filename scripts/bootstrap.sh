@@ -1,5 +1,14 @@
 #!/usr/bin/env bash
-# bootstrap.sh - makes sure the Debian packages the suite needs are installed.
+# bootstrap.sh [SET...] - makes sure the Debian packages of the named sets are installed.
+#
+# Sets (each includes what it builds on; several may be named; no argument = all):
+#   run      build and run the two services (make run, make build): compiler, cmake, the C
+#            libraries, PostgreSQL, curl, jq
+#   cluster  run + the local cluster (make up): nginx, Prometheus
+#   bench    run + the load tools (make bench): wrk (pgbench comes with postgresql-contrib)
+#   deploy   cluster + image builds and manifest checks: podman & co., node/npm
+#   test     deploy + everything else the tests use (make test, .ci/run): clang for the fuzzer
+#   all      every set
 #
 # As root: installs only what dpkg reports missing (apt-get update once, then apt-get install),
 # so on a prepared machine it does nothing and takes a fraction of a second. As another user: prints
@@ -14,17 +23,35 @@ set -euo pipefail
 [ "${SKIP_BOOTSTRAP:-0}" = 1 ] && exit 0
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
-packages=(
+# Add a new package to the smallest set that needs it.
+set_run=(
   build-essential cmake pkg-config
   libmicrohttpd-dev libpq-dev libjansson-dev libcurl4-openssl-dev check
   libcjose-dev libssl-dev openssl
   postgresql postgresql-contrib
-  curl jq wrk nginx-light
-  clang libclang-rt-14-dev
-  podman runc debootstrap catatonit
-  nodejs npm
-  prometheus
+  curl jq
 )
+set_cluster=(nginx-light prometheus) # prometheus: make up starts it; promtool for the tests
+set_bench=(wrk)
+set_deploy=(podman runc debootstrap catatonit nodejs npm)
+set_test=(clang libclang-rt-14-dev)
+
+packages=()
+add_set() {
+  case $1 in
+  run) packages+=("${set_run[@]}") ;;
+  cluster) add_set run; packages+=("${set_cluster[@]}") ;;
+  bench) add_set run; packages+=("${set_bench[@]}") ;;
+  deploy) add_set cluster; packages+=("${set_deploy[@]}") ;;
+  test) add_set deploy; packages+=("${set_test[@]}") ;;
+  all) add_set test; add_set bench ;;
+  *) echo "bootstrap: unknown package set '$1' (run, cluster, bench, deploy, test, all)" >&2; exit 2 ;;
+  esac
+}
+[ $# -gt 0 ] || set -- all
+for s in "$@"; do add_set "$s"; done
+# shellcheck disable=SC2207
+packages=($(printf '%s\n' "${packages[@]}" | awk '!seen[$0]++'))
 
 # Packages whose job a binary from elsewhere may already do (e.g. NodeSource's nodejs ships npm and
 # conflicts with Debian's npm package): skip them when the command exists.

@@ -27,7 +27,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # check: a failing test's output goes to ctest's log; keep fork mode (one crash fails one test).
 unset CK_FORK CK_RUN_SUITE CK_RUN_CASE
 
-scripts/bootstrap.sh || exit 1
+scripts/bootstrap.sh test || exit 1
 
 summary=()
 failed=0
