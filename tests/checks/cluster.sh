@@ -79,8 +79,10 @@ if [ -n "$expected" ] && [ "$expected" = "$actual" ]; then ok "nginx routes exac
 else bad "nginx routes differ from deploy/public-routes.txt"; diff <(echo "$expected") <(echo "$actual"); fi
 if grep -qE '^\s*(rewrite|proxy_set_header X-Forwarded-Prefix)' "$conf"; then bad "nginx rewrites paths or sets X-Forwarded-Prefix"
 else ok "no rewrite, no X-Forwarded-Prefix"; fi
-if grep -qx '    proxy_next_upstream error timeout http_502 http_504;' "$conf" && ! grep -q non_idempotent "$conf" &&
-   ! grep -qE 'proxy_intercept_errors +on' "$conf"; then
+directives=$(sed 's/#.*//' "$conf")
+if grep -qx '    proxy_next_upstream error timeout http_502 http_504;' <<<"$directives" &&
+   [ "$(grep -c 'proxy_next_upstream ' <<<"$directives")" = 1 ] && ! grep -q non_idempotent <<<"$directives" &&
+   ! grep -qE 'proxy_intercept_errors +on' <<<"$directives"; then
   ok "retries only on error/timeout/502/504, never non-idempotent; services' errors not intercepted"
 else bad "retry/intercept policy differs"; grep -n 'proxy_next_upstream\|intercept' "$conf"; fi
 
