@@ -6,7 +6,7 @@
 #                                         order-service (default 2 each) on free loopback ports, nginx on
 #                                         127.0.0.1:$CLUSTER_PORT (8080) routing exactly the public routes
 #                                         of deploy/public-routes.txt (deploy/nginx/), and Prometheus when
-#                                         scripts/prometheus.sh exists
+#                                         scripts/prometheus.sh exists (targets: every admin port)
 #   scripts/cluster.sh down [--purge]     stops everything by PID (--purge also deletes the data)
 #   scripts/cluster.sh status             replicas, ports, PIDs, readiness
 #   scripts/cluster.sh restart-rolling    for each replica in turn: remove it from nginx (the
@@ -315,37 +315,45 @@ ensure_binaries() {
 }
 
 # ---- Prometheus hook (observability issue; scripts/prometheus.sh, when present) --------------------
-# cluster.sh owns the file-SD targets: $DIR/prometheus/targets.json lists every replica's admin port
-# (labels service, replica), rewritten atomically whenever replicas or ports change (up, scale, a
-# replica moved to another port). Prometheus re-reads the file by itself. Contract with the script:
-#   scripts/prometheus.sh start STATE_DIR SD_FILE   start it (idempotent); print its URL on stdout
-#   scripts/prometheus.sh sd STATE_DIR SD_FILE      the targets changed (may do nothing)
-#   scripts/prometheus.sh stop STATE_DIR            stop it by PID
-# CLUSTER_PROMETHEUS=0 skips it. Without the script only the targets file is written.
+# cluster.sh owns the targets: every replica's admin port, one file-SD file per service,
+# $DIR/prometheus/targets/<svc>-service.json (labels job=<svc>-service, pod=<svc>-service-<N>),
+# rewritten atomically whenever replicas or ports change (up, scale, a replica moved to another
+# port); Prometheus re-reads them by itself. The script's interface:
+#   scripts/prometheus.sh start DIR            start it (or find it running); prints its URL
+#   scripts/prometheus.sh sd FILE HOST:PORT... write one service's targets file
+#   scripts/prometheus.sh stop DIR             stop it by PID
+# Without the script the same files are written here (nothing scrapes them). CLUSTER_PROMETHEUS=0
+# does not start Prometheus.
 prom_dir() { echo "$DIR/prometheus"; }
 prom_enabled() { [ "${CLUSTER_PROMETHEUS:-1}" != 0 ] && [ -x "$PROMETHEUS_SH" ]; }
 prom_targets() {
-  local svc n sep="" out
+  local svc n t file sep out targets
   [ -f "$DIR/replicas-catalog" ] || return 0
-  mkdir -p "$(prom_dir)"
-  out="["
+  mkdir -p "$(prom_dir)/targets"
   for svc in catalog order; do
+    targets=()
     for n in $(seq 1 "$(cat "$DIR/replicas-$svc")"); do
-      [ -f "$DIR/ports/$svc-$n.admin" ] || continue
-      out+="$sep"$'\n'"  {\"targets\": [\"127.0.0.1:$(admin_port "$svc" "$n")\"], \"labels\": {\"service\": \"$svc-service\", \"replica\": \"$svc-$n\"}}"
+      [ -f "$DIR/ports/$svc-$n.admin" ] && targets+=("127.0.0.1:$(admin_port "$svc" "$n")")
+    done
+    file=$(prom_dir)/targets/$svc-service.json
+    if [ -x "$PROMETHEUS_SH" ]; then
+      "$PROMETHEUS_SH" sd "$file" "${targets[@]}" || log "prometheus.sh sd $file failed"
+      continue
+    fi
+    out="[" sep="" n=0
+    for t in "${targets[@]}"; do
+      n=$((n + 1))
+      out+="$sep"$'\n'"  {\"targets\": [\"$t\"], \"labels\": {\"job\": \"$svc-service\", \"pod\": \"$svc-service-$n\"}}"
       sep=","
     done
+    printf '%s\n]\n' "$out" >"$file.tmp"
+    mv "$file.tmp" "$file"
   done
-  printf '%s\n]\n' "$out" >"$(prom_dir)/targets.json.tmp"
-  mv "$(prom_dir)/targets.json.tmp" "$(prom_dir)/targets.json"
-  if prom_enabled && [ -f "$(prom_dir)/started" ]; then
-    "$PROMETHEUS_SH" sd "$(prom_dir)" "$(prom_dir)/targets.json" >&2 || log "prometheus.sh sd failed"
-  fi
 }
 prom_start() { # prints the URL (empty without Prometheus)
   prom_enabled || return 0
   local url
-  url=$("$PROMETHEUS_SH" start "$(prom_dir)" "$(prom_dir)/targets.json" | tail -1) || { log "prometheus.sh start failed"; return 0; }
+  url=$("$PROMETHEUS_SH" start "$(prom_dir)" | tail -1) || { log "prometheus.sh start failed (see $(prom_dir))"; return 0; }
   touch "$(prom_dir)/started"
   echo "$url" >"$(prom_dir)/url"
   echo "$url"
@@ -353,7 +361,7 @@ prom_start() { # prints the URL (empty without Prometheus)
 prom_stop() {
   [ -f "$(prom_dir)/started" ] || return 0
   if [ -x "$PROMETHEUS_SH" ]; then "$PROMETHEUS_SH" stop "$(prom_dir)" >&2 || return 1; fi
-  rm -f "$(prom_dir)/started"
+  rm -f "$(prom_dir)/started" "$(prom_dir)/url"
 }
 # ---- end Prometheus hook -----------------------------------------------------------------------------
 

@@ -50,12 +50,13 @@ stop_pid() {
 # every way out (normal end, error, INT/TERM/HUP via the traps below). It first ignores INT, TERM
 # and HUP, so a second signal (a second Ctrl-C, `timeout` signalling both the script and its process
 # group, an IDE repeating its stop request) cannot kill it halfway; the commands it starts inherit
-# that. It never re-arms or resets the traps, and `set -e` is off inside it (a failing step must not
-# end it early).
+# that. PIPE too: with `make run | tee log`, Ctrl-C also ends tee, and a progress line written to
+# the closed pipe must not end the cleanup. It never re-arms or resets the traps, and `set -e` is
+# off inside it (a failing step must not end it early).
 # shellcheck disable=SC2317
 cleanup() {
   local rc=$?
-  trap '' INT TERM HUP
+  trap '' INT TERM HUP PIPE
   set +e
   # The order service first: its in-flight requests may still call the catalog.
   stop_pid "$order_pid" order-service

@@ -163,7 +163,7 @@ else cat "$RUN_TMP/cluster-reload.log"; bad "cluster reload with a rate limit fa
 cluster reload >>"$RUN_TMP/cluster-reload.log" 2>&1 || bad "cluster reload without the rate limit failed"
 
 # Prometheus file-SD targets: every replica's admin port, following scale up and down.
-targets() { jq -r '[.[].targets[]] | sort | join(" ")' "$CLUSTER_DIR/prometheus/targets.json" 2>/dev/null; }
+targets() { cat "$CLUSTER_DIR"/prometheus/targets/*.json 2>/dev/null | jq -rs '[.[][].targets[]] | sort | join(" ")'; }
 admin_ports() { cat "$CLUSTER_DIR"/ports/*.admin | sed 's/^/127.0.0.1:/' | sort | tr '\n' ' ' | sed 's/ $//'; }
 t=$(targets)
 if [ "$(echo "$t" | wc -w)" = 4 ] && [ "$t" = "$(admin_ports)" ]; then ok "prometheus targets: the 4 admin ports"
@@ -172,6 +172,16 @@ for hp in $t; do
   st=$(curl -s -o /dev/null -w '%{http_code}' "http://$hp/metrics")
   [ "$st" = 200 ] || bad "target $hp: /metrics -> $st"
 done
+# With the observability branch's scripts/prometheus.sh, `up` started Prometheus on these targets:
+# after the traffic above every replica is up == 1 with a non-zero request rate.
+if [ -x "$SOURCE_DIR/scripts/prometheus.sh" ] && [ -x "$SOURCE_DIR/tests/monitoring/prom-up.sh" ]; then
+  prom_url=$(cat "$CLUSTER_DIR/prometheus/url" 2>/dev/null)
+  if [ -n "$prom_url" ] && bash "$SOURCE_DIR/tests/monitoring/prom-up.sh" "$prom_url" --timeout 90 --rates \
+       catalog-service=2 order-service=2; then ok "Prometheus ($prom_url) scrapes every replica: up == 1, requests > 0"
+  else bad "Prometheus of the cluster: '${prom_url:-no URL}' does not scrape every replica"; fi
+else
+  echo "note: no scripts/prometheus.sh on this branch: Prometheus not started, only its targets files are checked"
+fi
 if cluster scale catalog 3 >"$RUN_TMP/scale.log" 2>&1 && [ "$(targets | wc -w)" = 5 ] &&
    grep -q "server 127.0.0.1:$(cat "$CLUSTER_DIR/ports/catalog-3") " "$CLUSTER_DIR/nginx.conf"; then
   ok "scale catalog 3: new replica in nginx and in the targets"
