@@ -140,6 +140,8 @@ identify() {
     return 0
   fi
   echo "smoke: no $want service answers at $url (GET $url/, $*, $list_url gave nothing usable)" >&2
+  [ "$mode" = direct ] ||
+    echo "smoke: for make run give the services directly: CATALOG_URL=http://127.0.0.1:8000 ORDER_URL=http://127.0.0.1:8001 tests/smoke.sh" >&2
   return 1
 }
 identify "$CATALOG_URL" catalog "$CATALOG_URL/books?limit=1" '.books | type == "array"' "$CATALOG_URL/openapi.json" || exit 2
