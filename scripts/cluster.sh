@@ -28,7 +28,8 @@
 # "catalog Service": every catalog path, reservations included, never published), so the closed
 # perimeter does not break orders. Each replica gets exactly the variables the Kubernetes manifests
 # set (ConfigMap values + DATABASE_URL), with PORT, ADMIN_PORT (its own per process), HOST
-# (127.0.0.1), BASE_PATH (catalog) and CATALOG_SERVICE_URL (order) adapted. Probes use the admin port.
+# (127.0.0.1), BASE_PATH (catalog), CATALOG_SERVICE_URL and CATALOG_BASE_PATH (order) adapted.
+# Probes use the admin port.
 # State lives in $CLUSTER_DIR (default .cluster/): pids/, ports/, logs/, nginx.conf, pg/, prometheus/.
 # Environment: CLUSTER_DIR, CLUSTER_PORT, CATALOG_REPLICAS, ORDER_REPLICAS, DATABASE_URL, BUILD_DIR,
 # CATALOG_BIN, ORDER_BIN, CLUSTER_LIMIT_RPS (nginx rate limit per client IP, default 1000 with
@@ -140,12 +141,13 @@ start_replica() { # SVC N
   fi
   [ -f "$DIR/ports/$svc-$n" ] && [ -f "$DIR/ports/$svc-$n.admin" ] || assign_ports "$svc" "$n"
   while IFS= read -r kv; do
-    case $kv in PORT=*|ADMIN_PORT=*|HOST=*|BASE_PATH=*|DATABASE_URL=*|CATALOG_SERVICE_URL=*) ;; *) envs+=("$kv") ;; esac
+    case $kv in PORT=*|ADMIN_PORT=*|HOST=*|BASE_PATH=*|DATABASE_URL=*|CATALOG_SERVICE_URL=*|CATALOG_BASE_PATH=*) ;; *) envs+=("$kv") ;; esac
   done < <(manifest_env "$svc")
   envs+=("DATABASE_URL=$(database_url)" "HOST=127.0.0.1")
   # The edge routes /catalog/... unchanged: the catalog must serve its public API there.
   if [ "$svc" = catalog ]; then envs+=("BASE_PATH=/catalog"); fi
-  if [ "$svc" = order ]; then envs+=("CATALOG_SERVICE_URL=http://127.0.0.1:$(internal_port)"); fi
+  # Orders: reservations on the internal path at its root, book reads under the catalog's BASE_PATH.
+  if [ "$svc" = order ]; then envs+=("CATALOG_SERVICE_URL=http://127.0.0.1:$(internal_port)" "CATALOG_BASE_PATH=/catalog"); fi
   for attempt in 1 2 3; do
     port=$(api_port "$svc" "$n")
     aport=$(admin_port "$svc" "$n")

@@ -140,7 +140,9 @@ catalog_pid=$!
 wait_health catalog-service "$catalog_pid" "$catalog_url"
 
 say "starting order-service on $order_url"
-PORT=$order_port ADMIN_PORT=$order_admin_port CATALOG_SERVICE_URL=$catalog_url setsid "$order_bin" &
+# A catalog under BASE_PATH: the order service reads books there (CATALOG_BASE_PATH).
+PORT=$order_port ADMIN_PORT=$order_admin_port CATALOG_SERVICE_URL=$catalog_url CATALOG_BASE_PATH=${BASE_PATH:-} \
+  setsid "$order_bin" &
 order_pid=$!
 wait_health order-service "$order_pid" "$order_url"
 
