@@ -287,6 +287,7 @@ settle_and_check "after rolling restart"
 # 4. Every catalog replica gone: the edge answers its own JSON 502 (after its retries).
 pids=$(awk '{print $1}' "$CLUSTER_DIR"/pids/* 2>/dev/null; cat "$CLUSTER_DIR/nginx.pid" 2>/dev/null)
 [ -f "$CLUSTER_DIR/nginx.pid" ] && pids+=" $(pgrep -P "$(cat "$CLUSTER_DIR/nginx.pid")" 2>/dev/null | tr '\n' ' ')"
+[ -f "$CLUSTER_DIR/prometheus/prometheus.pid" ] && pids+=" $(awk '{print $1}' "$CLUSTER_DIR/prometheus/prometheus.pid")"
 cluster kill catalog 1; cluster kill catalog 2
 if edge_json_is 502 "Bad Gateway" "$base/catalog/books/1"; then ok "edge: no catalog replica -> JSON 502"
 else bad "edge: no catalog replica is not a JSON 502"; fi
@@ -296,6 +297,6 @@ else bad "edge: no catalog replica is not a JSON 502"; fi
 cluster down >>"$RUN_TMP/cluster-down.log" 2>&1 || bad "scripts/cluster.sh down reported an error"
 alive=""
 for p in $pids; do if alive_pid "$p"; then alive="$alive $p($(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null))"; fi; done
-if [ -z "$alive" ]; then ok "scripts/cluster.sh down stopped every replica and nginx ($(echo $pids | wc -w) processes)"
+if [ -z "$alive" ]; then ok "scripts/cluster.sh down stopped every replica, nginx and Prometheus if started ($(echo $pids | wc -w) processes)"
 else bad "processes still alive after down:$alive"; cat "$RUN_TMP/cluster-down.log"; fi
 finish
