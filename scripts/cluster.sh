@@ -17,7 +17,8 @@
 #   scripts/cluster.sh reload             re-render nginx.conf (routes, CLUSTER_LIMIT_RPS) and reload
 #   scripts/cluster.sh kill SVC N         SIGKILL replica N of SVC (catalog|order)   [tests]
 #   scripts/cluster.sh start SVC N        (re)start replica N of SVC                  [tests]
-#   scripts/cluster.sh manifest-env SVC   print the KEY=VALUE settings k8s/configmap.yaml gives SVC
+#   scripts/cluster.sh manifest-env SVC   print the KEY=VALUE settings the manifests give SVC
+#                                         (k8s/base/<svc>.env, or k8s/configmap.yaml)
 #   scripts/cluster.sh render-nginx DIR   write a sample DIR/nginx.conf (+ json-errors.conf) from the
 #                                         template and the route list, for `nginx -t` in checks
 #
@@ -63,9 +64,18 @@ die() { echo "cluster: $*" >&2; exit 1; }
 bin_of() { case $1 in catalog) echo "$CATALOG_BIN" ;; order) echo "$ORDER_BIN" ;; *) die "unknown service $1" ;; esac; }
 replicas_of() { case $1 in catalog) echo "$CATALOG_REPLICAS" ;; order) echo "$ORDER_REPLICAS" ;; esac; }
 
-# The settings the ConfigMap gives a service: the `data:` entries of ConfigMap <svc>-config in
-# k8s/configmap.yaml (flat "KEY: "value"" lines), printed as KEY=VALUE.
+# The settings the ConfigMap gives a service, printed as KEY=VALUE: the configMapGenerator env file
+# k8s/base/<catalog|orders>.env (plain KEY=VALUE lines), or, in the older layout, the `data:` entries
+# of ConfigMap <svc>-config in k8s/configmap.yaml.
 manifest_env() {
+  local envfile
+  case $1 in catalog) envfile=$ROOT/k8s/base/catalog.env ;; order) envfile=$ROOT/k8s/base/orders.env ;;
+    *) die "unknown service $1" ;; esac
+  if [ -f "$envfile" ]; then
+    grep -E '^[A-Z][A-Z0-9_]*=' "$envfile" || true
+    return 0
+  fi
+  [ -f "$ROOT/k8s/configmap.yaml" ] || die "neither $envfile nor k8s/configmap.yaml found"
   awk -v want="$1-config" '
     /^---/ { in_cm = 0; in_data = 0; name = "" }
     /^kind: ConfigMap/ { in_cm = 1 }
@@ -141,7 +151,10 @@ start_replica() { # SVC N
   fi
   [ -f "$DIR/ports/$svc-$n" ] && [ -f "$DIR/ports/$svc-$n.admin" ] || assign_ports "$svc" "$n"
   while IFS= read -r kv; do
-    case $kv in PORT=*|ADMIN_PORT=*|HOST=*|BASE_PATH=*|DATABASE_URL=*|CATALOG_SERVICE_URL=*|CATALOG_BASE_PATH=*) ;; *) envs+=("$kv") ;; esac
+    # Set below for loopback. AUTH_JWKS: the manifests name the production identity provider; the
+    # local cluster provides its own keys (access-control issue: dev JWKS under $DIR).
+    case $kv in PORT=*|ADMIN_PORT=*|HOST=*|BASE_PATH=*|DATABASE_URL=*|CATALOG_SERVICE_URL=*|CATALOG_BASE_PATH=*|AUTH_JWKS=*) ;;
+      *) envs+=("$kv") ;; esac
   done < <(manifest_env "$svc")
   envs+=("DATABASE_URL=$(database_url)" "HOST=127.0.0.1")
   # The edge routes /catalog/... unchanged: the catalog must serve its public API there.
