@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# run.sh - the contract and fuzz run of issue 15 (ctest check_contract, label checks).
+#
+# Starts a private PostgreSQL (scripts/pg.sh), migrates it, starts catalog-service and
+# order-service on free loopback ports (each with its own ADMIN_PORT), seeds what the operations
+# need through the API, then, against the documents the daemons SERVE:
+#   1. Portman + newman (pinned in tests/contract/package-lock.json): a collection generated from
+#      each served document with contract tests on every operation (status, Content-Type, JSON
+#      body against the response schema, documented headers), fuzz variations on every
+#      constrained body field, query parameter and header, and variations reaching 404, 409, 410,
+#      413 (newman writes the whole body before it reads), 415 and 422;
+#      then the frozen catalog: SIGSTOP the catalog, newman POST /orders -> 503 with Retry-After
+#      within 2 x CATALOG_TIMEOUT_MS + 250 ms, SIGCONT;
+#   2. spec-cases.mjs: the spec-derived cases (every parameter and body field, one broken
+#      constraint at a time -> the documented 4xx naming the field);
+# and then asserts zero failures, zero 5xx in the services' access logs and no warn/error line
+# outside the frozen phase, and both processes alive. Counts go to $BUILD_DIR/contract-summary.txt.
+#
+# Tokens: when a served document declares securitySchemes, the run passes
+# BOOKSTORE_ADMIN_TOKEN / BOOKSTORE_CUSTOMER_TOKEN (or tokens minted by scripts/token.sh when it
+# exists and the variables are unset) to both runners: Portman gets them as the collection
+# variables adminToken / customerToken (bearer security overwrite), spec-cases.mjs as tokens.
+set -uo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$here/../checks/lib/checks.bash"
+
+CATALOG_TIMEOUT_MS=${CONTRACT_CATALOG_TIMEOUT_MS:-1000}
+run_tmp contract
+W=$RUN_TMP
+pids=()
+pg_dir=$W/pg
+cleanup() {
+  trap - EXIT INT TERM
+  local p
+  for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null; kill -TERM "$p" 2>/dev/null; done
+  for p in "${pids[@]}"; do
+    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+  done
+  "$PG_SCRIPT" stop "$pg_dir" >/dev/null 2>&1 || true
+  return 0
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+for b in "$CATALOG_BIN" "$ORDER_BIN"; do [ -x "$b" ] || die "$b is not built"; done
+command -v node >/dev/null || die "node is not installed (apt-get install nodejs npm)"
+command -v psql >/dev/null || die "psql is required"
+if [ ! -x "$here/node_modules/.bin/portman" ] || [ ! -x "$here/node_modules/.bin/newman" ]; then
+  (cd "$here" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci in tests/contract failed"
+fi
+
+# ---- database and daemons -------------------------------------------------------------------------
+admin_url=$("$PG_SCRIPT" start "$pg_dir") || die "private PostgreSQL did not start"
+psql "$admin_url" -qc "create database contract" >/dev/null || die "create database failed"
+DB=${admin_url%/*}/contract
+DATABASE_URL=$DB MIGRATIONS_DIR=$MIGRATIONS_DIR "$CATALOG_BIN" --migrate >"$W/migrate.log" 2>&1 \
+  || { cat "$W/migrate.log"; die "--migrate failed"; }
+
+CPORT=$(free_port); CADMIN=$(free_port); OPORT=$(free_port); OADMIN=$(free_port)
+while [ "$CADMIN" = "$CPORT" ]; do CADMIN=$(free_port); done
+while [ "$OPORT" = "$CPORT" ] || [ "$OPORT" = "$CADMIN" ]; do OPORT=$(free_port); done
+while [ "$OADMIN" = "$CPORT" ] || [ "$OADMIN" = "$CADMIN" ] || [ "$OADMIN" = "$OPORT" ]; do OADMIN=$(free_port); done
+CAT=http://127.0.0.1:$CPORT ORD=http://127.0.0.1:$OPORT
+# CONTRACT_DAEMON_ENV: extra "K=V ..." settings for both daemons (e.g. the verifier's JWKS once
+# access control lands, so tokens from scripts/token.sh are accepted).
+read -r -a daemon_env <<<"${CONTRACT_DAEMON_ENV:-}"
+env DATABASE_URL="$DB" HOST=127.0.0.1 PORT="$CPORT" ADMIN_PORT="$CADMIN" LOG_LEVEL=info \
+  HTTP_THREADS=4 DB_POOL_SIZE=4 "${daemon_env[@]}" "$CATALOG_BIN" >"$W/catalog.log" 2>&1 &
+CPID=$!; pids+=("$CPID")
+env DATABASE_URL="$DB" HOST=127.0.0.1 PORT="$OPORT" ADMIN_PORT="$OADMIN" LOG_LEVEL=info \
+  HTTP_THREADS=4 DB_POOL_SIZE=4 CATALOG_SERVICE_URL="$CAT" CATALOG_TIMEOUT_MS="$CATALOG_TIMEOUT_MS" \
+  RECOVERY_INTERVAL_MS=200 RECOVERY_INTENT_AGE_MS=1500 "${daemon_env[@]}" \
+  "$ORDER_BIN" >"$W/order.log" 2>&1 &
+OPID=$!; pids+=("$OPID")
+wait_200 "$CAT/health" 30 || { tail "$W/catalog.log"; die "catalog-service did not answer /health"; }
+wait_200 "$ORD/health" 30 || { tail "$W/order.log"; die "order-service did not answer /health"; }
+ok "PostgreSQL, catalog-service (:$CPORT, admin :$CADMIN) and order-service (:$OPORT, admin :$OADMIN) up"
+
+# ---- tokens (hook for access control) ---------------------------------------------------------------
+ADMIN_TOKEN=${BOOKSTORE_ADMIN_TOKEN:-}
+CUSTOMER_TOKEN=${BOOKSTORE_CUSTOMER_TOKEN:-}
+secured=0
+for u in "$CAT/openapi.json" "$ORD/openapi.json"; do
+  if curl -s --max-time 5 "$u" | grep -q '"securitySchemes"'; then secured=1; fi
+done
+if [ "$secured" = 1 ] && [ -z "$ADMIN_TOKEN" ] && [ -x "$SOURCE_DIR/scripts/token.sh" ]; then
+  ADMIN_TOKEN=$("$SOURCE_DIR/scripts/token.sh" --role admin) || ADMIN_TOKEN=
+  CUSTOMER_TOKEN=$("$SOURCE_DIR/scripts/token.sh" --role customer) || CUSTOMER_TOKEN=
+fi
+if [ "$secured" = 1 ] && [ -z "$ADMIN_TOKEN" ]; then
+  die "the served documents declare security schemes: set BOOKSTORE_ADMIN_TOKEN (and BOOKSTORE_CUSTOMER_TOKEN) or provide scripts/token.sh"
+fi
+auth_hdr=()
+[ -n "$ADMIN_TOKEN" ] && auth_hdr=(-H "Authorization: Bearer $ADMIN_TOKEN")
+
+# ---- data the operations need -----------------------------------------------------------------------
+api() { # api METHOD URL [BODY] -> prints the body; fails unless 2xx
+  local out code
+  out=$(curl -s --max-time 10 -w '\n%{http_code}' -X "$1" "${auth_hdr[@]}" -H 'Content-Type: application/json' \
+    ${3:+--data "$3"} "$2") || return 1
+  code=${out##*$'\n'}
+  [ "${code:0:1}" = 2 ] || { echo "$1 $2 -> $code ${out%$'\n'*}" >&2; return 1; }
+  printf '%s' "${out%$'\n'*}"
+}
+jnum() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s)[process.argv[1]]))' "$1"; }
+BOOK=$(api POST "$CAT/books" '{"title":"Contract book","author":"Contract","isbn":"978-0-306-40615-7","price":"12.50","quantity":1000000}' | jnum id) || die "seed book"
+SCARCE=$(api POST "$CAT/books" '{"title":"Scarce book","author":"Contract","price":"5.00","quantity":0}' | jnum id) || die "seed scarce book"
+DOOMED=$(api POST "$CAT/books" '{"title":"Book to delete","author":"Contract","price":"5.00","quantity":1}' | jnum id) || die "seed book to delete"
+ORDER=$(api POST "$ORD/orders" "{\"book_id\":$BOOK,\"customer_name\":\"Contract\",\"customer_email\":\"contract@example.com\",\"quantity\":1}" | jnum id) || die "seed order"
+DELIVERED=$(api POST "$ORD/orders" "{\"book_id\":$BOOK,\"customer_name\":\"Contract\",\"customer_email\":\"contract@example.com\",\"quantity\":1}" | jnum id) || die "seed order 2"
+for s in confirmed shipped delivered; do api PATCH "$ORD/orders/$DELIVERED/status" "{\"status\":\"$s\"}" >/dev/null || die "move order to $s"; done
+api POST "$CAT/reservations" "{\"reservation_id\":\"contract-held\",\"book_id\":$BOOK,\"quantity\":1}" >/dev/null || die "seed reservation"
+api POST "$CAT/reservations/contract-gone/release" >/dev/null || die "seed released reservation"
+ok "seeded: book $BOOK (stock 1000000), scarce book $SCARCE, book to delete $DOOMED, orders $ORDER (pending) and $DELIVERED (delivered), reservations contract-held and contract-gone (released)"
+
+# ---- the served documents -----------------------------------------------------------------------------
+# Candidates per service, in one place: the public documents on the API ports, the catalog's
+# internal (reservations) document on its admin listener once it is served there.
+cat_docs="\"$CAT/openapi.json\",\"$CAT/catalog/openapi.json\""
+int_docs="\"http://127.0.0.1:$CADMIN/openapi.json\",\"http://127.0.0.1:$CADMIN/internal/openapi.json\""
+ord_docs="\"$ORD/openapi.json\",\"$ORD/orders/openapi.json\""
+cat >"$W/spec-cases.json" <<EOF
+{
+ "services": [
+  {"name": "catalog", "base": "$CAT", "documents": [$cat_docs]},
+  {"name": "catalog", "base": "$CAT", "documents": [$int_docs], "optional": true},
+  {"name": "order", "base": "$ORD", "documents": [$ord_docs]}
+ ],
+ "pathValues": {"id": $BOOK, "order_id": $ORDER, "reservation_id": "contract-held"},
+ "bodyValues": {"book_id": $BOOK, "reservation_id": "contract-held"},
+ "tokens": {"default": "$ADMIN_TOKEN", "customer": "$CUSTOMER_TOKEN"},
+ "knownGaps": "$here/known-gaps.json",
+ "summaryFile": "$W/spec-cases-summary.json"
+}
+EOF
+
+# ---- 1. Portman + newman ------------------------------------------------------------------------------------
+cat >"$W/portman.json" <<EOF
+{
+ "work": "$W",
+ "services": [
+  {"name": "catalog", "base": "$CAT", "documents": [$cat_docs]},
+  {"name": "catalog-internal", "base": "$CAT", "documents": [$int_docs], "optional": true},
+  {"name": "order", "base": "$ORD", "documents": [$ord_docs]}
+ ],
+ "values": {"bookId": $BOOK, "scarceId": $SCARCE, "doomedId": $DOOMED, "orderId": $ORDER,
+            "deliveredId": $DELIVERED, "heldReservation": "contract-held", "goneReservation": "contract-gone",
+            "bookIsbn": "978-0-306-40615-7"},
+ "tokens": {"admin": "$ADMIN_TOKEN", "customer": "$CUSTOMER_TOKEN"},
+ "catalogPid": $CPID,
+ "frozenBoundMs": $((2 * CATALOG_TIMEOUT_MS + 250)),
+ "db": "$DB",
+ "unsettledSql": "SELECT (SELECT count(*) FROM order_intents) + (SELECT count(*) FROM orders WHERE status = 'cancelled' AND NOT stock_released)",
+ "logs": {"catalog": "$W/catalog.log", "order": "$W/order.log"}
+}
+EOF
+if node "$here/portman-run.mjs" "$W/portman.json" >"$W/portman.out" 2>&1; then
+  ok "$(grep '^portman:' "$W/portman.out" | tail -1)"
+else
+  grep -E '^(FAIL|portman|newman|frozen|Error)' "$W/portman.out" | head -60
+  bad "Portman/newman run (full output: $W/portman.out)"
+fi
+grep '^frozen' "$W/portman.out" | head -3
+
+# ---- 2. spec-derived cases ------------------------------------------------------------------------------
+if node "$here/spec-cases.mjs" "$W/spec-cases.json" >"$W/spec-cases.out" 2>&1; then
+  ok "$(grep '^spec-derived cases:' "$W/spec-cases.out")"
+else
+  grep -E '^(FAIL|spec-derived|document|Error)' "$W/spec-cases.out" | head -60
+  bad "spec-derived cases (full output: $W/spec-cases.out)"
+fi
+
+# ---- 3. the services afterwards ------------------------------------------------------------------------------
+for n in catalog:$CPID order:$OPID; do
+  if kill -0 "${n#*:}" 2>/dev/null; then ok "${n%%:*}-service alive"; else bad "${n%%:*}-service died (log: $W/${n%%:*}.log)"; fi
+done
+wait_200 "$CAT/health" 5 && wait_200 "$ORD/health" 5 || bad "a service does not answer /health at the end"
+# Logs: the frozen phase is marked by the runner (line counts at its start and end), its 503s
+# and the order service's catalog warnings are expected there and only there.
+c_from=0 c_to=0 o_from=0 o_to=0
+[ -f "$W/frozen.lines" ] && read -r c_from c_to o_from o_to <"$W/frozen.lines"
+for svc in catalog order; do
+  if [ "$svc" = catalog ]; then a=$c_from b=$c_to; else a=$o_from b=$o_to; fi
+  awk -v a="$a" -v b="$b" '
+    { inside = (NR > a && NR <= b) }
+    !inside && (/"level":"(warn|error)"/ || /"status":5[0-9][0-9]/ || !/^\{/) { print; n++ }
+    END { exit n > 0 }' "$W/$svc.log" >"$W/$svc.bad" \
+    && ok "$svc-service log: no warn/error line, no 5xx outside the frozen phase" \
+    || { head -20 "$W/$svc.bad"; bad "$svc-service log has warn/error/5xx lines outside the frozen phase"; }
+done
+
+{
+  echo "contract run $(date -u +%FT%TZ)"
+  grep '^spec-derived cases:' "$W/spec-cases.out"
+  grep '^portman:' "$W/portman.out"
+  grep '^frozen' "$W/portman.out"
+} >"$BUILD_DIR/contract-summary.txt" 2>/dev/null
+finish
