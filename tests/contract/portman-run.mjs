@@ -175,6 +175,10 @@ function portmanConfig(doc, mode) {
         else if (bodyIds.length) ow.overwriteRequestBody = bodyIds.map(([k]) => ({ key: k, value: 999999999, overwrite: true }));
         if (Object.keys(ow).length) { variationTests.push(variation(o, '404', 'not found', ow)); r.push('404'); }
       }
+      // Access control (once the documents declare it): no token -> 401; the customer's token on
+      // an operation that documents 403 -> 403.
+      if (secured && has('401')) { variationTests.push(variation(o, '401', 'no token', { overwriteRequestSecurity: { remove: true } })); r.push('401'); }
+      if (secured && has('403') && cfg.tokens.customer) { variationTests.push(variation(o, '403', 'customer token', { overwriteRequestSecurity: { bearer: { token: '{{customerToken}}' } } })); r.push('403'); }
       for (const s of ['409', '410']) {
         const c = conflicts[id]?.[s];
         if (!has(s) || !c) continue;
