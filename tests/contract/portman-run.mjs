@@ -217,7 +217,7 @@ function portmanConfig(doc, mode) {
     }
   }
   const collectionVariables = {
-    bookId: String(v.bookId), scarceId: String(v.scarceId), adminToken: cfg.tokens.admin ?? '', customerToken: cfg.tokens.customer ?? '',
+    bookId: String(v.bookId), scarceId: String(v.scarceId), adminToken: cfg.tokens.admin ?? '', customerToken: cfg.tokens.customer ?? '', internalToken: cfg.tokens.internal ?? '',
   };
   const globals = {
     collectionVariables,
@@ -225,7 +225,9 @@ function portmanConfig(doc, mode) {
     stripResponseExamples: true,
   };
   // The hook for access control: the documents' security schemes drive the token.
-  if (secured) globals.securityOverwrites = { bearer: { token: '{{adminToken}}' } };
+  // A document whose scheme is the internal one (the reservations API) gets the internal token.
+  const internal = secured && Object.keys(doc.components.securitySchemes).some((n) => /internal/i.test(n));
+  if (secured) globals.securityOverwrites = { bearer: { token: internal ? '{{internalToken}}' : '{{adminToken}}' } };
   return {
     config: {
       version: 1.0,

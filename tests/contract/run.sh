@@ -20,6 +20,8 @@
 # BOOKSTORE_ADMIN_TOKEN / BOOKSTORE_CUSTOMER_TOKEN (or tokens minted by scripts/token.sh when it
 # exists and the variables are unset) to both runners: Portman gets them as the collection
 # variables adminToken / customerToken (bearer security overwrite), spec-cases.mjs as tokens.
+# A scheme whose name says "internal" gets BOOKSTORE_INTERNAL_TOKEN (else one made for the run,
+# also given to both daemons as INTERNAL_API_TOKEN). CONTRACT_DAEMON_ENV adds daemon settings.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/../checks/lib/checks.bash"
@@ -66,6 +68,11 @@ CAT=http://127.0.0.1:$CPORT ORD=http://127.0.0.1:$OPORT
 # CONTRACT_DAEMON_ENV: extra "K=V ..." settings for both daemons (e.g. the verifier's JWKS once
 # access control lands, so tokens from scripts/token.sh are accepted).
 read -r -a daemon_env <<<"${CONTRACT_DAEMON_ENV:-}"
+# The internal API's shared token (reservations): given, or one for this run. Both daemons get it
+# (ignored until they read it), and the runners use it for a document whose security scheme is
+# the internal one.
+INTERNAL_TOKEN=${BOOKSTORE_INTERNAL_TOKEN:-$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')}
+daemon_env+=("INTERNAL_API_TOKEN=$INTERNAL_TOKEN")
 env DATABASE_URL="$DB" HOST=127.0.0.1 PORT="$CPORT" ADMIN_PORT="$CADMIN" LOG_LEVEL=info \
   HTTP_THREADS=4 DB_POOL_SIZE=4 "${daemon_env[@]}" "$CATALOG_BIN" >"$W/catalog.log" 2>&1 &
 CPID=$!; pids+=("$CPID")
@@ -92,13 +99,15 @@ fi
 if [ "$secured" = 1 ] && [ -z "$ADMIN_TOKEN" ]; then
   die "the served documents declare security schemes: set BOOKSTORE_ADMIN_TOKEN (and BOOKSTORE_CUSTOMER_TOKEN) or provide scripts/token.sh"
 fi
-auth_hdr=()
+auth_hdr=() int_hdr=()
 [ -n "$ADMIN_TOKEN" ] && auth_hdr=(-H "Authorization: Bearer $ADMIN_TOKEN")
+[ "$secured" = 1 ] && int_hdr=(-H "Authorization: Bearer $INTERNAL_TOKEN")
 
 # ---- data the operations need -----------------------------------------------------------------------
-api() { # api METHOD URL [BODY] -> prints the body; fails unless 2xx
+api() { # api METHOD URL [BODY] -> prints the body; fails unless 2xx (API_AUTH=int_hdr: internal token)
   local out code
-  out=$(curl -s --max-time 10 -w '\n%{http_code}' -X "$1" "${auth_hdr[@]}" -H 'Content-Type: application/json' \
+  local -n hdr=${API_AUTH:-auth_hdr}
+  out=$(curl -s --max-time 10 -w '\n%{http_code}' -X "$1" "${hdr[@]}" -H 'Content-Type: application/json' \
     ${3:+--data "$3"} "$2") || return 1
   code=${out##*$'\n'}
   [ "${code:0:1}" = 2 ] || { echo "$1 $2 -> $code ${out%$'\n'*}" >&2; return 1; }
@@ -111,8 +120,8 @@ DOOMED=$(api POST "$CAT/books" '{"title":"Book to delete","author":"Contract","p
 ORDER=$(api POST "$ORD/orders" "{\"book_id\":$BOOK,\"customer_name\":\"Contract\",\"customer_email\":\"contract@example.com\",\"quantity\":1}" | jnum id) || die "seed order"
 DELIVERED=$(api POST "$ORD/orders" "{\"book_id\":$BOOK,\"customer_name\":\"Contract\",\"customer_email\":\"contract@example.com\",\"quantity\":1}" | jnum id) || die "seed order 2"
 for s in confirmed shipped delivered; do api PATCH "$ORD/orders/$DELIVERED/status" "{\"status\":\"$s\"}" >/dev/null || die "move order to $s"; done
-api POST "$CAT/reservations" "{\"reservation_id\":\"contract-held\",\"book_id\":$BOOK,\"quantity\":1}" >/dev/null || die "seed reservation"
-api POST "$CAT/reservations/contract-gone/release" >/dev/null || die "seed released reservation"
+API_AUTH=int_hdr api POST "$CAT/reservations" "{\"reservation_id\":\"contract-held\",\"book_id\":$BOOK,\"quantity\":1}" >/dev/null || die "seed reservation"
+API_AUTH=int_hdr api POST "$CAT/reservations/contract-gone/release" >/dev/null || die "seed released reservation"
 ok "seeded: book $BOOK (stock 1000000), scarce book $SCARCE, book to delete $DOOMED, orders $ORDER (pending) and $DELIVERED (delivered), reservations contract-held and contract-gone (released)"
 
 # ---- the served documents -----------------------------------------------------------------------------
@@ -130,7 +139,7 @@ cat >"$W/spec-cases.json" <<EOF
  ],
  "pathValues": {"id": $BOOK, "order_id": $ORDER, "reservation_id": "contract-held"},
  "bodyValues": {"book_id": $BOOK, "reservation_id": "contract-held"},
- "tokens": {"default": "$ADMIN_TOKEN", "customer": "$CUSTOMER_TOKEN"},
+ "tokens": {"default": "$ADMIN_TOKEN", "customer": "$CUSTOMER_TOKEN", "internal": "$INTERNAL_TOKEN"},
  "knownGaps": "$here/known-gaps.json",
  "summaryFile": "$W/spec-cases-summary.json"
 }
@@ -148,7 +157,7 @@ cat >"$W/portman.json" <<EOF
  "values": {"bookId": $BOOK, "scarceId": $SCARCE, "doomedId": $DOOMED, "orderId": $ORDER,
             "deliveredId": $DELIVERED, "heldReservation": "contract-held", "goneReservation": "contract-gone",
             "bookIsbn": "978-0-306-40615-7"},
- "tokens": {"admin": "$ADMIN_TOKEN", "customer": "$CUSTOMER_TOKEN"},
+ "tokens": {"admin": "$ADMIN_TOKEN", "customer": "$CUSTOMER_TOKEN", "internal": "$INTERNAL_TOKEN"},
  "catalogPid": $CPID,
  "frozenBoundMs": $((2 * CATALOG_TIMEOUT_MS + 250)),
  "db": "$DB",

@@ -270,7 +270,8 @@ function securityHeaders(doc, op, tokens) {
     if (names.length === 0) return {};
     for (const n of names) {
       const scopes = alt[n] ?? [];
-      const tok = scopes.map((sc) => tokens[sc]).find(Boolean) ?? tokens[n] ?? tokens.default;
+      const tok = scopes.map((sc) => tokens[sc]).find(Boolean) ?? tokens[n] ??
+        (/internal/i.test(n) ? tokens.internal : undefined) ?? tokens.default;
       if (!tok) throw new Error(`the document declares security scheme ${n} but no token was given (BOOKSTORE_ADMIN_TOKEN)`);
       return { Authorization: `Bearer ${tok}` };
     }
