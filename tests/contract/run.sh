@@ -99,8 +99,11 @@ fi
 if [ "$secured" = 1 ] && [ -z "$ADMIN_TOKEN" ]; then
   die "the served documents declare security schemes: set BOOKSTORE_ADMIN_TOKEN (and BOOKSTORE_CUSTOMER_TOKEN) or provide scripts/token.sh"
 fi
+# shellcheck disable=SC2034 # read through the nameref in api()
 auth_hdr=() int_hdr=()
+# shellcheck disable=SC2034
 [ -n "$ADMIN_TOKEN" ] && auth_hdr=(-H "Authorization: Bearer $ADMIN_TOKEN")
+# shellcheck disable=SC2034
 [ "$secured" = 1 ] && int_hdr=(-H "Authorization: Bearer $INTERNAL_TOKEN")
 
 # ---- data the operations need -----------------------------------------------------------------------
