@@ -882,6 +882,7 @@ for (const [svc, doc] of Object.entries(OPENAPI)) {
 for (const p of passes) console.log(`ok: ${p}`);
 for (const p of pendings) console.log(`PENDING: ${p}`);
 for (const f of failures) console.log(`FAIL: ${f}`);
+for (const n of crds.notes) console.log(`note (npm fallback): ${n}`);
 if (crds.celRules) console.log(`note: ${crds.celRules} CEL rules (x-kubernetes-validations) of the CRDs were not evaluated; the API server checks them`);
 console.log(failures.length ? `${failures.length} problem(s)` : `all k8s checks passed (${targets.length} targets)`);
 process.exit(failures.length ? 1 : 0);
