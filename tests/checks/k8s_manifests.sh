@@ -9,9 +9,11 @@
 # variables, ...) and the route list deploy/public-routes.txt against the Ingress, the HTTPRoutes
 # and the public OpenAPI documents. Installs tests/k8s/node_modules with `npm ci` once.
 #
-# Vendored CRDs are looked up in (every folder that exists; see tests/k8s/crds/README.md):
-#   tests/k8s/crds/   tests/monitoring/crds/ (Prometheus Operator)   $K8S_CRDS_DIR   the shared folder beside the clone (CI) or above a worktree:
-#   <repo>/../shared/vendor/k8s-crds/, <repo>/../../shared/vendor/k8s-crds/
+# CRD schemas (tests/k8s/crd.mjs, see tests/k8s/crds/README.md): the upstream CRD files found in
+# tests/k8s/crds/, $K8S_CRDS_DIR, <repo>/../shared/vendor/k8s-crds/ or <repo>/../../shared/vendor/k8s-crds/
+# (the shared folders skipped with K8S_CRDS_NO_SHARED=1), else the npm packages pinned in
+# tests/k8s/package-lock.json; the check prints which source each API group used, and fails when
+# a group has neither.
 set -uo pipefail
 . "$(dirname "$0")/lib/checks.bash"
 
@@ -23,11 +25,6 @@ run_tmp k8s
 "$CATALOG_BIN" --help >"$RUN_TMP/catalog-help.txt" 2>&1 || die "catalog-service --help failed"
 "$ORDER_BIN" --help >"$RUN_TMP/order-help.txt" 2>&1 || die "order-service --help failed"
 
-crds=()
-for d in "$kdir/crds" "$SOURCE_DIR/tests/monitoring/crds" "${K8S_CRDS_DIR:-}" "$SOURCE_DIR/../shared/vendor/k8s-crds" "$SOURCE_DIR/../../shared/vendor/k8s-crds"; do
-  [ -n "$d" ] && [ -d "$d" ] && crds+=(--crds "$d")
-done
-
 # Each kustomization must also render with kubectl alone (what a platform team runs).
 for d in k8s/base k8s/overlays/dev k8s/overlays/prod tests/k8s/variants/gateway; do
   if kubectl kustomize "$SOURCE_DIR/$d" >"$RUN_TMP/$(echo "$d" | tr / -).yaml" 2>"$RUN_TMP/kustomize.err"; then
@@ -35,7 +32,7 @@ for d in k8s/base k8s/overlays/dev k8s/overlays/prod tests/k8s/variants/gateway;
   else cat "$RUN_TMP/kustomize.err"; bad "kubectl kustomize $d"; fi
 done
 
-node "$kdir/check.mjs" --root "$SOURCE_DIR" "${crds[@]}" --out "$RUN_TMP" \
+node "$kdir/check.mjs" --root "$SOURCE_DIR" --out "$RUN_TMP" \
   --vars "catalog-service=$RUN_TMP/catalog-help.txt" --vars "order-service=$RUN_TMP/order-help.txt" \
   || bad "k8s manifest checks (see FAIL lines above)"
 finish

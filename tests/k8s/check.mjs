@@ -10,8 +10,9 @@
 // name what waits for another branch (listed below, never silently).
 //
 // For every target: every built-in object against the Kubernetes OpenAPI schemas
-// (kubernetes-models, plus a strict unknown-field check), every custom resource against its vendored
-// CRD (crd.mjs, unknown fields rejected), then the policies of checkTarget() below and the route
+// (kubernetes-models, plus a strict unknown-field check), every custom resource against its CRD
+// schema (crd.mjs, unknown fields rejected: the upstream CRD files where found, else the pinned npm
+// packages; the source of each API group is printed), then the policies of checkTarget() below and the route
 // list (routes.mjs). Once: the fixture of invalid Gateway API objects must be rejected, no
 // ingress-nginx annotation anywhere under k8s/, the public OpenAPI documents against the route list,
 // and every external Secret is documented in docs/deploy.md.
@@ -21,7 +22,7 @@ import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
-import { loadCrds } from './crd.mjs';
+import { loadSchemas } from './crd.mjs';
 import { parseRouteList, checkIngress, checkHttpRoutes, checkOpenApi, covers, SERVICE_OF } from './routes.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -764,34 +765,15 @@ if (!targets.length) {
     { name: 'prod', dir: path.join(root, 'k8s/overlays/prod'), profile: 'prod' },
     { name: 'gateway', dir: path.join(root, 'tests/k8s/variants/gateway'), profile: 'gateway' });
 }
-const crds = loadCrds(crdDirs);
-// The pins: every CRD file read has its sha256 recorded, in tests/k8s/crds/README.md (a table per
-// set folder) or in a SOURCE.md / README.md next to it (e.g. tests/monitoring/crds/SOURCE.md).
-{
-  const pinned = new Map(); // absolute-ish key -> sha256
-  const readTable = (file, keyOf) => {
-    if (!fs.existsSync(file)) return;
-    let set = '';
-    for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-      const h = line.match(/^### `([^`]+)\/`/);
-      if (h) set = h[1];
-      const m = line.match(/^\|\s*`?([^`|\s]+\.ya?ml)`?\s*\|\s*`?([0-9a-f]{64})`?\s*\|\s*$/);
-      if (m) pinned.set(keyOf(set, m[1]), m[2]);
-    }
-  };
-  readTable(path.join(here, 'crds', 'README.md'), (set, f) => `set:${set}/${f}`);
-  const dirs = new Set(crds.files.map((f) => path.dirname(f)));
-  for (const d of dirs) for (const n of ['SOURCE.md', 'README.md']) readTable(path.join(d, n), (_set, f) => `dir:${path.resolve(d, f)}`);
-  for (const f of crds.files) {
-    const sum = crypto.createHash('sha256').update(fs.readFileSync(f)).digest('hex');
-    const want = pinned.get(`dir:${path.resolve(f)}`) || pinned.get(`set:${path.basename(path.dirname(f))}/${path.basename(f)}`);
-    if (!want) fail(`CRD file ${f} has no sha256 pin (tests/k8s/crds/README.md or a SOURCE.md beside it)`);
-    else if (want !== sum) fail(`CRD file ${f}: sha256 ${sum} is not the pinned ${want}`);
-  }
-  if (crds.files.length) pass(`${crds.files.length} vendored CRD files, all pinned by sha256`);
+// CRD schemas (crd.mjs): the upstream CRD files where found (--crds, else the default folders),
+// else the pinned npm packages; which one per API group is printed.
+const crds = await loadSchemas(crdDirs.length ? { dirs: crdDirs } : { root });
+for (const l of crds.sources()) console.log(`CRD schema source: ${l}`);
+for (const p of crds.problems) fail(p);
+if (crds.files.length && !crds.problems.length) pass(`${crds.files.length} upstream CRD files, all pinned by sha256`);
+for (const g of ['gateway.networking.k8s.io', 'gateway.envoyproxy.io', 'traefik.io', 'monitoring.coreos.com']) {
+  if (!crds.covers(g)) fail(`no CRD schema source for ${g}: neither CRD files nor the npm package (see tests/k8s/crds/README.md)`);
 }
-const gatewayCrds = crds.files.filter((f) => /gateway\.networking\.k8s\.io_/.test(f));
-if (!gatewayCrds.length) fail(`no Gateway API CRDs found in ${crdDirs.join(', ') || '(no --crds given)'}: see tests/k8s/crds/README.md`);
 const { routes: routeList, problems: routeProblems } = parseRouteList(path.join(root, 'deploy/public-routes.txt'));
 for (const p of routeProblems) fail(p);
 
@@ -809,7 +791,7 @@ for (const t of targets) {
   const before = failures.length;
   for (const o of objs) await validateSchema(o, crds);
   const custom = objs.filter((o) => !fs.existsSync(path.join(modelsDir, o.apiVersion, `${o.kind}.js`))).length;
-  if (failures.length === before) pass(`${objs.length} objects render (kubectl kustomize) and validate: ${objs.length - custom} against the Kubernetes schemas, ${custom} against vendored CRDs (strict fields)`);
+  if (failures.length === before) pass(`${objs.length} objects render (kubectl kustomize) and validate: ${objs.length - custom} against the Kubernetes schemas, ${custom} against CRD schemas (strict fields)`);
   checkTarget(objs, t.profile, routeList);
   if (failures.length === before) pass(`all policies hold (profile ${t.profile})`);
 }
@@ -900,6 +882,7 @@ for (const [svc, doc] of Object.entries(OPENAPI)) {
 for (const p of passes) console.log(`ok: ${p}`);
 for (const p of pendings) console.log(`PENDING: ${p}`);
 for (const f of failures) console.log(`FAIL: ${f}`);
+for (const n of crds.notes) console.log(`note (npm fallback): ${n}`);
 if (crds.celRules) console.log(`note: ${crds.celRules} CEL rules (x-kubernetes-validations) of the CRDs were not evaluated; the API server checks them`);
 console.log(failures.length ? `${failures.length} problem(s)` : `all k8s checks passed (${targets.length} targets)`);
 process.exit(failures.length ? 1 : 0);

@@ -1,7 +1,8 @@
 // check.mjs - the monitoring-as-code checks that need no Prometheus (run.sh adds promtool's):
-//   1. every object of k8s/components/monitoring validates STRICTLY (unknown fields rejected) against
-//      the vendored Prometheus Operator CRD schemas (tests/monitoring/crds/, pinned, see SOURCE.md),
-//      or for the ConfigMap against a small schema; the Component's kustomization lists every file;
+//   1. every object of k8s/components/monitoring validates STRICTLY (unknown fields rejected): the
+//      PodMonitor and PrometheusRule with the one CRD validator, tests/k8s/crd.mjs (upstream
+//      Prometheus Operator CRD files when found, else the pinned npm package; the source is printed,
+//      see tests/k8s/crds/README.md), the ConfigMap against a small schema; the Component's kustomization lists every file;
 //      and the validator itself rejects a deliberately broken copy (so this check can fail);
 //   2. deploy/prometheus/rules.yml is identical (parsed) to the PrometheusRule's spec;
 //   3. every alert has summary, description, severity and a runbook_url whose anchor is a heading of
@@ -15,9 +16,9 @@ import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
-import { createHash } from 'node:crypto';
 import Ajv from 'ajv';
 import YAML from 'yaml';
+import { loadSchemas } from '../k8s/crd.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -27,26 +28,12 @@ const ok = (m) => console.log(`PASS  ${m}`);
 const bad = (m) => { console.log(`FAIL  ${m}`); failed = 1; };
 
 // ---- 1. strict CRD-schema validation --------------------------------------------------------------
-// The openAPIV3Schema of a CRD, made strict: every object with `properties` and no
-// x-kubernetes-preserve-unknown-fields rejects other fields (the API server prunes or, with
-// kubectl's --validate=strict, rejects them); Kubernetes extensions become JSON Schema.
-function strict(s) {
-  if (Array.isArray(s)) return s.map(strict);
-  if (s === null || typeof s !== 'object') return s;
-  const out = {};
-  for (const [k, v] of Object.entries(s)) {
-    if (k.startsWith('x-kubernetes-') || k === 'description') continue;
-    out[k] = (k === 'properties' || k === 'patternProperties')
-      ? Object.fromEntries(Object.entries(v).map(([p, ps]) => [p, strict(ps)]))
-      : strict(v);
-  }
-  if (s['x-kubernetes-int-or-string'] && !out.anyOf && !out.oneOf) out.anyOf = [{ type: 'integer' }, { type: 'string' }];
-  if (s['x-kubernetes-int-or-string']) delete out.type;
-  if (out.type === 'object' && !s['x-kubernetes-preserve-unknown-fields'] && out.additionalProperties === undefined) {
-    out.additionalProperties = false;
-  }
-  return out;
-}
+// Custom resources: the shared strict validator (tests/k8s/crd.mjs). The ConfigMap: a small schema.
+const crds = await loadSchemas({ root });
+for (const l of crds.sources()) console.log(`      CRD schema source: ${l}`);
+for (const p of crds.problems) bad(p);
+if (crds.sourceOf('monitoring.coreos.com')) ok(`Prometheus Operator schemas from ${crds.sourceOf('monitoring.coreos.com') === 'files' ? 'the upstream CRD files' : 'the pinned npm package'}`);
+else bad('no Prometheus Operator CRD schema: neither the CRD files nor the npm package (see tests/k8s/crds/README.md)');
 
 const objectMeta = {
   type: 'object',
@@ -59,38 +46,8 @@ const objectMeta = {
     annotations: { type: 'object', additionalProperties: { type: 'string' } },
   },
 };
-
-// CRD patterns are Go RE2: a leading (?i) becomes JavaScript's i flag.
-function re2(str, flags) {
-  const m = /^(\^?)\(\?i\)/.exec(str);
-  return m ? new RegExp(m[1] + str.slice(m[0].length), `${flags}i`) : new RegExp(str, flags);
-}
-re2.code = 'new RegExp';
-const ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false, strictRequired: false, allowUnionTypes: true, code: { regExp: re2 } });
-ajv.addFormat('int32', { type: 'number', validate: (n) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 });
-ajv.addFormat('int64', { type: 'number', validate: (n) => Number.isInteger(n) });
-ajv.addFormat('date-time', (s) => !Number.isNaN(Date.parse(s)));
-
-const validators = new Map(); // "apiVersion/kind" -> validate function
-const crdDir = join(here, 'crds');
-// The vendored files are exactly the pinned ones (sha256 recorded in crds/SOURCE.md).
-const source = readFileSync(join(crdDir, 'SOURCE.md'), 'utf8');
-for (const [, f, sum] of source.matchAll(/^\| `([^`]+\.yaml)` \| `([0-9a-f]{64})` \|$/gm)) {
-  const have = createHash('sha256').update(readFileSync(join(crdDir, f))).digest('hex');
-  if (have === sum) ok(`crds/${f} matches its sha256 in crds/SOURCE.md`);
-  else bad(`crds/${f}: sha256 ${have}, crds/SOURCE.md records ${sum}`);
-}
-for (const f of ['monitoring.coreos.com_podmonitors.yaml', 'monitoring.coreos.com_prometheusrules.yaml']) {
-  const crd = YAML.parse(readFileSync(join(crdDir, f), 'utf8'));
-  for (const v of crd.spec.versions.filter((x) => x.served)) {
-    const schema = strict(v.schema.openAPIV3Schema);
-    schema.properties.metadata = objectMeta;
-    schema.required = [...new Set([...(schema.required ?? []), 'apiVersion', 'kind', 'metadata', 'spec'])];
-    schema.properties.apiVersion = { const: `${crd.spec.group}/${v.name}` };
-    schema.properties.kind = { const: crd.spec.names.kind };
-    validators.set(`${crd.spec.group}/${v.name}/${crd.spec.names.kind}`, ajv.compile(schema));
-  }
-}
+const ajv = new Ajv({ allErrors: true, strict: true });
+const validators = new Map(); // "apiVersion/kind" -> validate function (built-in kinds)
 validators.set('v1/ConfigMap', ajv.compile({
   type: 'object',
   required: ['apiVersion', 'kind', 'metadata', 'data'],
@@ -104,6 +61,7 @@ validators.set('v1/ConfigMap', ajv.compile({
 }));
 
 function validate(obj) {
+  if (obj?.apiVersion?.startsWith('monitoring.coreos.com/')) return crds.validate(obj);
   const fn = validators.get(`${obj?.apiVersion}/${obj?.kind}`);
   if (!fn) return [`no schema for ${obj?.apiVersion} ${obj?.kind}`];
   if (fn(obj)) return [];

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run.sh - monitoring as code, checked (ctest check_monitoring; no C service or database needed):
 #   1. generated files up to date (deploy/prometheus/rules.yml, the dashboard ConfigMap);
-#   2. strict CRD-schema validation of the Component's objects (vendored Prometheus Operator CRDs),
+#   2. strict CRD-schema validation of the Component's objects (tests/k8s/crd.mjs: upstream Prometheus
+#      Operator CRD files when found, else the pinned npm package; see tests/k8s/crds/README.md),
 #      rules.yml == PrometheusRule spec, alert annotations + runbook anchors, metric names documented;
 #   3. promtool check rules (alerts, and every dashboard expression as a recording rule);
 #   4. promtool test rules (each alert fires / stays silent) and mutants proving those tests bite;
@@ -9,7 +10,7 @@
 #      metrics: every target up, request rates, rules loaded, scale down by rewriting the targets, a dead
 #      target seen as down, check-exposition.sh passing on a good scrape and failing on a broken one,
 #      stop by PID.
-# Installs tests/monitoring/node_modules with `npm ci` once. Needs promtool/prometheus (Debian
+# Installs tests/monitoring/node_modules and tests/k8s/node_modules with `npm ci` when missing. Needs promtool/prometheus (Debian
 # `prometheus`), node, curl, jq.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -34,6 +35,12 @@ for t in promtool prometheus node curl jq; do
 done
 if [ ! -d "$here/node_modules/ajv" ] || [ ! -d "$here/node_modules/yaml" ]; then
   (cd "$here" && npm ci --no-audit --no-fund --loglevel=error) || { bad "npm ci in tests/monitoring"; exit 1; }
+fi
+# The CRD validator (tests/k8s/crd.mjs) and its npm fallback packages live in tests/k8s.
+kdir=$root/tests/k8s
+if [ ! -d "$kdir/node_modules/yaml" ] || [ ! -f "$kdir/node_modules/.package-lock.json" ] ||
+  [ "$kdir/package-lock.json" -nt "$kdir/node_modules/.package-lock.json" ]; then
+  (cd "$kdir" && npm ci --no-audit --no-fund --loglevel=error) || { bad "npm ci in tests/k8s"; exit 1; }
 fi
 
 # ---- static checks ---------------------------------------------------------------------------------

@@ -65,11 +65,13 @@ drop_db() {
   else base=$("$PG_SCRIPT" url "$TEST_TMPDIR/pg-$1" 2>/dev/null) || return 0; fi
   psql "$base" -qc "drop database if exists $1 with (force)" >/dev/null 2>&1 || true
 }
-# ensure_k8s_tools: the locked npm dependencies of tests/k8s (yaml, kubernetes-models).
+# ensure_k8s_tools: the locked npm dependencies of tests/k8s (yaml, kubernetes-models, the
+# @kubernetes-models CRD packages); installed again when the lockfile is newer than the install.
 ensure_k8s_tools() {
   local kdir=$SOURCE_DIR/tests/k8s
   command -v node >/dev/null || { echo "FAIL  node is not installed (apt-get install nodejs npm)"; return 1; }
-  if [ ! -d "$kdir/node_modules/kubernetes-models" ] || [ ! -d "$kdir/node_modules/yaml" ]; then
+  if [ ! -d "$kdir/node_modules/kubernetes-models" ] || [ ! -d "$kdir/node_modules/yaml" ] ||
+    [ ! -f "$kdir/node_modules/.package-lock.json" ] || [ "$kdir/package-lock.json" -nt "$kdir/node_modules/.package-lock.json" ]; then
     (cd "$kdir" && npm ci --no-audit --no-fund --loglevel=error) || { echo "FAIL  npm ci in tests/k8s failed"; return 1; }
   fi
 }
