@@ -26,6 +26,7 @@
 #include "common/utf8.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -676,6 +677,71 @@ static void req_fill(struct http_listener *lst, struct http_ctx *ctx, const char
 	req->srv_ = lst->srv;
 }
 
+/* Appends s percent-encoded (RFC 3986 unreserved characters kept) to out. */
+static void query_encode(struct buf *out, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~')
+			(void)buf_append(out, (const char *)&c, 1);
+		else
+			(void)buf_printf(out, "%%%c%c", hex[c >> 4], hex[c & 15]);
+	}
+}
+
+/* FastAPI's redirect_slashes: a path that matches nothing but does without its trailing '/'
+ * gets 307 (method and body kept) to that path, query string kept, prefix as http_location. */
+static int slash_redirect(struct http_listener *lst, struct MHD_Connection *conn, const char *url,
+			  const char *method, struct http_req *req, struct http_resp *resp)
+{
+	size_t n = strlen(url);
+	struct path_copy pc;
+	const struct http_route *route = NULL;
+	char allow[HTTP_ALLOW_MAX];
+	struct kv_list query, headers;
+	struct buf target = { 0 };
+	char *bare;
+	int status = 0;
+
+	if (n < 2 || url[n - 1] != '/')
+		return 0;
+	while (n > 1 && url[n - 1] == '/')
+		n--;
+	bare = strndup(url, n);
+	if (bare == NULL)
+		return 0;
+	if (route_url(lst, bare, method, &pc, req, &route, allow) != HTTP_MATCH_NOT_FOUND) {
+		kv_read(conn, MHD_GET_ARGUMENT_KIND, &query);
+		kv_read(conn, MHD_HEADER_KIND, &headers);
+		req->headers = headers.v;
+		req->nheaders = headers.n;
+		req->srv_ = lst->srv;
+		/* route_url matched without the base path: give it back to the Location. */
+		(void)buf_printf(&target, "%s", bare + strlen(req->base_path));
+		for (size_t i = 0; i < query.n; i++) {
+			(void)buf_append(&target, i == 0 ? "?" : "&", 1);
+			query_encode(&target, query.v[i].name);
+			if (query.v[i].value[0] != '\0') {
+				(void)buf_append(&target, "=", 1);
+				query_encode(&target, query.v[i].value);
+			}
+		}
+		http_location(req, resp, "%s", target.data != NULL ? target.data : "/");
+		req->headers = NULL;
+		req->nheaders = 0;
+		kv_free(&query);
+		kv_free(&headers);
+		status = 307;
+	}
+	path_copy_free(&pc);
+	buf_free(&target);
+	free(bare);
+	return status;
+}
+
 /* Routes and answers the request, or sends the answer decided before the body. */
 static enum MHD_Result dispatch(struct http_listener *lst, struct MHD_Connection *conn,
 				struct http_ctx *ctx, const char *url, const char *method)
@@ -702,7 +768,9 @@ static enum MHD_Result dispatch(struct http_listener *lst, struct MHD_Connection
 		resp = ctx->early_resp;
 		memset(&ctx->early_resp, 0, sizeof(ctx->early_resp));
 	} else if (m == HTTP_MATCH_NOT_FOUND) {
-		status = http_error(&resp, 404, "Not Found");
+		status = slash_redirect(lst, conn, url, method, &req, &resp);
+		if (status == 0)
+			status = http_error(&resp, 404, "Not Found");
 	} else if (m == HTTP_MATCH_BAD_METHOD) {
 		status = http_error(&resp, 405, "Method Not Allowed");
 		http_resp_header(&resp, "Allow", allow);

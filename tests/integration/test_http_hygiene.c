@@ -821,6 +821,45 @@ START_TEST(test_base_path_serves_public_routes_under_the_prefix_only)
 }
 END_TEST
 
+/* FastAPI redirects a trailing slash (307, query kept); the Location carries the base path. */
+START_TEST(test_trailing_slash_redirects_with_the_prefix)
+{
+	const char *env[] = { "BASE_PATH=/catalog", NULL };
+	const char *xfp[] = { "X-Forwarded-Prefix: /shop", NULL };
+	struct ts_resp r;
+	char *loc;
+	char url[256];
+
+	ts_stop(&c_svc, SIGTERM, 5000);
+	c_start(&c_svc, c_db, env);
+	c_req(&r, "GET", NULL, "/catalog/books/?limit=2&search=a%%20b");
+	ck_assert_int_eq(r.status, 307);
+	loc = ts_header(&r, "Location");
+	ck_assert_ptr_nonnull(loc);
+	ck_assert_str_eq(loc, "/catalog/books?limit=2&search=a%20b");
+	free(loc);
+	ts_resp_free(&r);
+	/* Never a redirect to a route that is not served there. */
+	c_req(&r, "GET", NULL, "/catalog/reservations/x/");
+	ck_assert_int_eq(r.status, 404);
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/catalog/nothing/");
+	ck_assert_int_eq(r.status, 404);
+	ts_resp_free(&r);
+	/* Without a base path, a prefix-stripping proxy names its prefix. */
+	ts_stop(&c_svc, SIGTERM, 5000);
+	c_start(&c_svc, c_db, NULL);
+	snprintf(url, sizeof(url), "%s/books/", c_svc.url);
+	ck_assert(ts_http(&r, "GET", url, NULL, xfp) == 0);
+	ck_assert_int_eq(r.status, 307);
+	loc = ts_header(&r, "Location");
+	ck_assert_ptr_nonnull(loc);
+	ck_assert_str_eq(loc, "/shop/books");
+	free(loc);
+	ts_resp_free(&r);
+}
+END_TEST
+
 START_TEST(test_bad_base_path_or_host_exits_2)
 {
 	static const char *const bad[] = { "BASE_PATH=/catalog/", "BASE_PATH=catalog",
@@ -941,6 +980,7 @@ int main(void)
 	tcase_add_test(tc, test_expect_100_continue_gets_the_413_at_once);
 	tcase_add_test(tc, test_chunked_upload_over_the_limit_gets_the_413);
 	tcase_add_test(tc, test_base_path_serves_public_routes_under_the_prefix_only);
+	tcase_add_test(tc, test_trailing_slash_redirects_with_the_prefix);
 	tcase_add_test(tc, test_bad_base_path_or_host_exits_2);
 	tcase_add_test(tc, test_pre_body_answer_reaches_a_whole_body_first_client);
 	suite_add_tcase(s, tc);
