@@ -25,6 +25,8 @@ static int app_ready(char *reason, size_t len)
 static void app_metrics(struct buf *out)
 {
 	db_pool_metrics(app_current->pool, out);
+	if (app_current->spec->metrics != NULL)
+		app_current->spec->metrics(out);
 }
 
 /* The common settings, the service's, then MIGRATIONS_DIR, in one table (the --help order). */

@@ -68,6 +68,7 @@ static int saga_answer(struct http_resp *resp, const struct http_req *req,
 	case SAGA_BOOK_MISSING:
 		return book_missing(resp);
 	case SAGA_CATALOG_UNAVAILABLE:
+	case SAGA_CATALOG_SHED:
 		return unavailable(resp, "Catalog service");
 	case SAGA_RECOVERY_OWNS:
 		return unavailable(resp, "Order service");

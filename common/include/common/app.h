@@ -59,6 +59,8 @@ struct app_spec {
 	/* Called at the very end, after the workers stopped and only if init succeeded. May be
 	 * NULL. */
 	void (*cleanup)(struct app *app);
+	/* Appends the service's own samples to /metrics (after the pool's). May be NULL. */
+	void (*metrics)(struct buf *out);
 	const struct app_worker *workers;
 	size_t nworkers;
 	/* Reads BASE_PATH: the public routes are served under that prefix (the catalog). */
