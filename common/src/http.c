@@ -1167,24 +1167,29 @@ static int listener_start(struct http_listener *lst, int port, int admin)
 	unsigned limit = admin ? HTTP_ADMIN_MAX_CONNECTIONS : (unsigned)cfg->max_connections;
 	struct MHD_OptionItem opts[4];
 	size_t nopts = 0;
+	char threads_text[32];
 	int v6;
 
+	(void)snprintf(threads_text, sizeof threads_text, "%u threads", threads);
 	if (listen_addr(cfg->host, port, &ss, &v6) == 0) {
 		log_msg(LOG_ERROR, NULL, "HOST \"%s\" is not an IPv4 or IPv6 address", cfg->host);
 		return -1;
 	}
 	if (v6)
 		flags |= MHD_USE_IPv6;
-	if (admin) {
+	if (admin || cfg->threads == 0) {
+		/* One thread per connection: the admin listener, and the API with HTTP_THREADS=0.
+		 * A handler that blocks (database, catalog) then holds only its own connection; in
+		 * the pool a worker accepts several connections at a time and serves them in turn,
+		 * so one can wait behind another's blocked call (README, "Sizing"). */
 		flags |= MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
 	} else {
 		flags |= MHD_USE_EPOLL | MHD_USE_TURBO;
 		opts[nopts++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE, threads, NULL };
-		if (cfg->max_connections_per_ip > 0)
-			opts[nopts++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-								 cfg->max_connections_per_ip,
-								 NULL };
 	}
+	if (!admin && cfg->max_connections_per_ip > 0)
+		opts[nopts++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+							 cfg->max_connections_per_ip, NULL };
 	opts[nopts] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 	lst->daemon = MHD_start_daemon(
 		flags, (uint16_t)port, NULL, NULL, on_request, lst, MHD_OPTION_EXTERNAL_LOGGER,
@@ -1205,9 +1210,10 @@ static int listener_start(struct http_listener *lst, int port, int admin)
 			lst->nroutes);
 	else
 		log_msg(LOG_INFO, NULL,
-			"listening on %s:%d with %u threads (max %d connections, %d per address, "
+			"listening on %s:%d with %s (max %d connections, %d per address, "
 			"request timeout %d s%s%s)",
-			cfg->host, port, threads, cfg->max_connections, cfg->max_connections_per_ip,
+			cfg->host, port, cfg->threads == 0 ? "a thread per connection" : threads_text,
+			cfg->max_connections, cfg->max_connections_per_ip,
 			cfg->request_timeout_s, cfg->base_path[0] != '\0' ? ", public routes under " : "",
 			cfg->base_path);
 	return 0;

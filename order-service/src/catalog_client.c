@@ -158,14 +158,6 @@ static double now_s(void)
 	return (double)clock_mono_ns() / 1e9;
 }
 
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void catalog_resilience_init(int max, int failures, int open_ms)
 {
 	max_inflight = max > 0 ? max : 16;
@@ -187,7 +179,7 @@ static bool breaker_admit(bool *trial)
 		ok = true;
 		break;
 	case BREAKER_OPEN:
-		if (mono_ms() - breaker_opened_ms < breaker_open_ms)
+		if (clock_mono_ms() - breaker_opened_ms < breaker_open_ms)
 			break;
 		breaker_state = BREAKER_HALF_OPEN;
 		log_msg(LOG_INFO, NULL, "catalog breaker half-open: one trial call");
@@ -216,7 +208,7 @@ static void breaker_record(bool trial, enum attempt_result res)
 			log_msg(LOG_INFO, NULL, "catalog breaker closed: the trial call was answered");
 		} else {
 			breaker_state = BREAKER_OPEN;
-			breaker_opened_ms = mono_ms();
+			breaker_opened_ms = clock_mono_ms();
 			log_msg(LOG_WARN, NULL,
 				"catalog breaker open again: the trial call failed; next trial in %lld ms",
 				breaker_open_ms);
@@ -226,7 +218,7 @@ static void breaker_record(bool trial, enum attempt_result res)
 			breaker_failures = 0;
 	} else if (breaker_state == BREAKER_CLOSED && ++breaker_failures >= breaker_threshold) {
 		breaker_state = BREAKER_OPEN;
-		breaker_opened_ms = mono_ms();
+		breaker_opened_ms = clock_mono_ms();
 		log_msg(LOG_WARN, NULL,
 			"catalog breaker open after %d consecutive failures: calls fail fast for %lld ms",
 			breaker_failures, breaker_open_ms);
@@ -241,7 +233,7 @@ static bool breaker_refusing(void)
 
 	pthread_mutex_lock(&breaker_mu);
 	refusing = (breaker_state == BREAKER_OPEN &&
-		    mono_ms() - breaker_opened_ms < breaker_open_ms) ||
+		    clock_mono_ms() - breaker_opened_ms < breaker_open_ms) ||
 		   (breaker_state == BREAKER_HALF_OPEN && breaker_trial_busy);
 	pthread_mutex_unlock(&breaker_mu);
 	return refusing;
@@ -289,7 +281,7 @@ void catalog_metrics(struct buf *out)
 
 	pthread_mutex_lock(&breaker_mu);
 	st = breaker_state;
-	if (st == BREAKER_OPEN && mono_ms() - breaker_opened_ms >= breaker_open_ms)
+	if (st == BREAKER_OPEN && clock_mono_ms() - breaker_opened_ms >= breaker_open_ms)
 		st = BREAKER_HALF_OPEN; /* the next call is the trial */
 	pthread_mutex_unlock(&breaker_mu);
 	(void)buf_printf(out,

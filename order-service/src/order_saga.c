@@ -387,7 +387,7 @@ static long long jitter(long long d)
 	if (d <= 1)
 		return d;
 	if (seed == 0 && getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed)
-		seed = (unsigned int)mono_ms() | 1u;
+		seed = (unsigned int)clock_mono_ms() | 1u;
 	r = (unsigned int)rand_r(&seed);
 	return d / 2 + (long long)((double)r / ((double)RAND_MAX + 1.0) * (double)(d - d / 2 + 1));
 }
@@ -419,7 +419,7 @@ int order_saga_recover(const struct order_saga *s, const struct saga_recovery_li
 	struct recovery_item *items = NULL;
 	enum catalog_status cs;
 	enum db_status st;
-	long long expired = 0, t0 = mono_ms(), delay;
+	long long expired = 0, t0 = clock_mono_ms(), delay;
 	size_t n = 0, i;
 	int rc = -1;
 	bool park;
@@ -432,7 +432,7 @@ int order_saga_recover(const struct order_saga *s, const struct saga_recovery_li
 	for (i = 0; i < n; i++) {
 		struct recovery_item *it = &items[i];
 
-		if (mono_ms() - t0 > lim->lease_ms / 2) {
+		if (clock_mono_ms() - t0 > lim->lease_ms / 2) {
 			/* A slow catalog: give the rest back before their lease runs out, so no
 			 * other replica takes them while this one still works on them. */
 			(void)order_repo_unlease(s->pool, it, n - i);
