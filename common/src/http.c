@@ -26,6 +26,7 @@
 #include "common/utf8.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -364,6 +365,51 @@ static int content_type_is_json(const char *ct)
 	return n > 5 && memchr(ct, '/', n) != NULL && strncasecmp(ct + n - 5, "+json", 5) == 0;
 }
 
+/* For jansson's "too big integer" error: finds the object key whose value is the integer that
+ * ends near byte pos of body, and the integer's text. Returns 0 with key and num filled, or -1
+ * (not an object member, an escaped key, or a buffer too small): the caller then reports the
+ * generic decode error. The key precedes the error, so jansson has already checked its UTF-8. */
+static int big_int_member(const char *body, size_t len, size_t pos, char *key, size_t keycap,
+			  char *num, size_t numcap)
+{
+	size_t i = pos < len ? pos : len, end, kend, kstart, n;
+
+	/* Back over the number (digits and a sign) to the ':' before it. */
+	while (i > 0 && (isdigit((unsigned char)body[i - 1]) || body[i - 1] == '-' ||
+			 body[i - 1] == '+' || body[i - 1] == '.' || body[i - 1] == 'e' ||
+			 body[i - 1] == 'E'))
+		i--;
+	end = i;
+	while (end < len && (isdigit((unsigned char)body[end]) || body[end] == '-'))
+		end++;
+	n = end - i;
+	if (n == 0 || n >= numcap)
+		return -1;
+	memcpy(num, body + i, n);
+	num[n] = '\0';
+	while (i > 0 && isspace((unsigned char)body[i - 1]))
+		i--;
+	if (i == 0 || body[i - 1] != ':')
+		return -1;
+	i--;
+	while (i > 0 && isspace((unsigned char)body[i - 1]))
+		i--;
+	if (i == 0 || body[i - 1] != '"')
+		return -1;
+	kend = i - 1;
+	kstart = kend;
+	while (kstart > 0 && body[kstart - 1] != '"') {
+		if (body[kstart - 1] == '\\')
+			return -1;
+		kstart--;
+	}
+	if (kstart == 0 || kend - kstart >= keycap)
+		return -1;
+	memcpy(key, body + kstart, kend - kstart);
+	key[kend - kstart] = '\0';
+	return 0;
+}
+
 int http_json_body(const struct http_req *req, struct http_resp *resp, json_t **out)
 {
 	const char *ct = http_header(req, "Content-Type");
@@ -383,6 +429,24 @@ int http_json_body(const struct http_req *req, struct http_resp *resp, json_t **
 	if (v == NULL) {
 		char text[JSON_ERROR_TEXT_LENGTH];
 
+		char key[128], num[64];
+
+		/* An integer beyond 64 bits is out of the field's range, not a syntax error: name
+		 * the field (DECISIONS.md "Integers"). */
+		if (strncmp(err.text, "too big", 7) == 0 &&
+		    big_int_member(req->body != NULL ? req->body : "", req->body_len,
+				   (size_t)(err.position > 0 ? err.position : 0), key, sizeof key, num,
+				   sizeof num) == 0) {
+			errors = json_pack("[{s:s, s:[s,s], s:s, s:s}]", "type",
+					   num[0] == '-' ? "greater_than_equal" : "less_than_equal",
+					   "loc", "body", key, "msg",
+					   num[0] == '-' ? "Input should be greater than or equal to "
+							   "-9223372036854775808"
+							 : "Input should be less than or equal to "
+							   "9223372036854775807",
+					   "input", num);
+			goto invalid;
+		}
 		memcpy(text, err.text, sizeof(text));
 		text[sizeof(text) - 1] = '\0';
 		utf8_sanitize(text);

@@ -253,6 +253,21 @@ START_TEST(test_get_order_200_404_422)
 	(void)ts_req(&r, "GET", order.url, NULL, "/orders?skip=9223372036854775807");
 	ck_assert_int_eq(r.status, 200);
 	ts_resp_free(&r);
+	/* Body integers beyond 64 bits: the same rule, the field named. */
+	(void)ts_req(&r, "POST", order.url,
+		     "{\"book_id\": 99999999999999999999, \"customer_name\":\"A\","
+		     "\"customer_email\":\"a@x.org\",\"quantity\":1}",
+		     "/orders");
+	ck_assert_int_eq(r.status, 422);
+	assert_int_error(&r, "body", "book_id", "less_than_equal");
+	ts_resp_free(&r);
+	(void)ts_req(&r, "POST", order.url,
+		     "{\"book_id\":1,\"customer_name\":\"A\",\"customer_email\":\"a@x.org\","
+		     "\"quantity\":-99999999999999999999}",
+		     "/orders");
+	ck_assert_int_eq(r.status, 422);
+	assert_int_error(&r, "body", "quantity", "greater_than_equal");
+	ts_resp_free(&r);
 	(void)ts_req(&r, "DELETE", order.url, NULL, "/orders/%lld", id);
 	ck_assert_int_eq(r.status, 405);
 	ts_resp_free(&r);

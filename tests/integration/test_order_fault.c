@@ -395,14 +395,17 @@ static void *posts_main(void *arg)
 #define GET_CLIENTS 4
 #define LOAD_MS 12000
 
-/* The hung-catalog scenario with the given thread setting (HTTP_THREADS=8 with a bulkhead of 4,
- * or HTTP_THREADS=0: a thread per connection). */
-static void hung_catalog(const char *threads, const char *inflight)
+/* The hung-catalog scenario with the given thread setting: HTTP_THREADS=0 (a thread per
+ * connection) must keep the stated bound, 2 x CATALOG_TIMEOUT_MS + 250 ms; a pool of 8 workers
+ * with a bulkhead of 4 keeps the workers and the throughput, but a connection that a worker
+ * accepted together with one that then waits for the catalog waits for it first, so there the
+ * bound is twice that (README, "Sizing"). */
+static void hung_catalog(const char *threads, const char *inflight, int bound_factor)
 {
 	const char *const extra[] = { threads, inflight, "DB_POOL_SIZE=10",
 				      "CATALOG_BREAKER_FAILURES=5", "CATALOG_BREAKER_OPEN_MS=1000",
 				      NULL };
-	const long long bound = 2LL * T_TIMEOUT_MS + 250;
+	const long long bound = bound_factor * (2LL * T_TIMEOUT_MS + 250);
 	struct both b = { 0 };
 	struct load base = { 0 };
 	pthread_t pt;
@@ -497,13 +500,13 @@ static void hung_catalog(const char *threads, const char *inflight)
 
 START_TEST(test_hung_catalog_sheds_fast_and_keeps_reads_going)
 {
-	hung_catalog("HTTP_THREADS=8", "CATALOG_MAX_INFLIGHT=4");
+	hung_catalog("HTTP_THREADS=8", "CATALOG_MAX_INFLIGHT=4", 2);
 }
 END_TEST
 
 START_TEST(test_hung_catalog_with_a_thread_per_connection)
 {
-	hung_catalog("HTTP_THREADS=0", "CATALOG_MAX_INFLIGHT=8");
+	hung_catalog("HTTP_THREADS=0", "CATALOG_MAX_INFLIGHT=8", 1);
 }
 END_TEST
 
