@@ -245,8 +245,9 @@ static void count_call(const char *outcome)
 
 	(void)snprintf(labels, sizeof labels, "outcome=\"%s\"", outcome);
 	metrics_count("catalog_client_calls_total",
-		      "Catalog call attempts by outcome (ok = any HTTP answer below 500 that parsed; "
-		      "short_circuit = refused by the open breaker, nothing sent)",
+		      "Catalog call attempts by outcome (docs/operations.md): ok, client_error (4xx), "
+		      "server_error (5xx or an unparseable answer), timeout, connect_error, "
+		      "breaker_open and bulkhead_full (refused here, nothing sent)",
 		      labels, 1);
 }
 
@@ -255,12 +256,13 @@ enum catalog_status catalog_enter(void)
 	int n;
 
 	if (breaker_refusing()) {
-		count_call("short_circuit");
+		count_call("breaker_open");
 		return CATALOG_SHED;
 	}
 	n = atomic_fetch_add(&inflight, 1);
 	if (n >= max_inflight) {
 		atomic_fetch_sub(&inflight, 1);
+		count_call("bulkhead_full");
 		metrics_count("catalog_bulkhead_rejections_total",
 			      "Requests refused (503) because CATALOG_MAX_INFLIGHT catalog calls were "
 			      "already in flight",
@@ -287,12 +289,8 @@ void catalog_metrics(struct buf *out)
 	(void)buf_printf(out,
 			 "# HELP catalog_breaker_state Circuit breaker around catalog calls: 0 closed, "
 			 "1 half-open, 2 open\n# TYPE catalog_breaker_state gauge\n"
-			 "catalog_breaker_state %d\n"
-			 "# HELP catalog_bulkhead_inflight Catalog calls in flight on request paths\n"
-			 "# TYPE catalog_bulkhead_inflight gauge\ncatalog_bulkhead_inflight %d\n"
-			 "# HELP catalog_bulkhead_limit CATALOG_MAX_INFLIGHT\n"
-			 "# TYPE catalog_bulkhead_limit gauge\ncatalog_bulkhead_limit %d\n",
-			 (int)st, atomic_load(&inflight), max_inflight);
+			 "catalog_breaker_state %d\n",
+			 (int)st);
 }
 
 static void count_failure(const char *op, const char *reason)
@@ -371,7 +369,7 @@ static int exchange_once(const char *op, const char *method, const char *path, c
 	(void)curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
 	(void)curl_easy_setopt(h, CURLOPT_WRITEDATA, &ex->body);
 	if (!breaker_admit(&trial)) {
-		count_call("short_circuit");
+		count_call("breaker_open");
 		rc = EXCHANGE_NOT_SENT;
 		goto out;
 	}
@@ -380,8 +378,8 @@ static int exchange_once(const char *op, const char *method, const char *path, c
 	if (cc != CURLE_OK) {
 		log_msg(LOG_WARN, request_id, "catalog %s %s failed: %s", method, path,
 			curl_easy_strerror(cc));
-		outcome = cc == CURLE_OPERATION_TIMEDOUT ? "timeout" : "transport";
-		count_failure(op, outcome);
+		outcome = cc == CURLE_OPERATION_TIMEDOUT ? "timeout" : "connect_error";
+		count_failure(op, cc == CURLE_OPERATION_TIMEDOUT ? "timeout" : "transport");
 		breaker_record(trial, ATTEMPT_FAILURE);
 		goto out;
 	}
@@ -393,11 +391,12 @@ static int exchange_once(const char *op, const char *method, const char *path, c
 		ex->json = NULL;
 	}
 	/* A 4xx is the catalog answering; 5xx and unparseable bodies count against it. */
-	if (ex->status >= 500)
-		outcome = "5xx";
-	else if (ex->json == NULL)
-		outcome = "garbage";
-	breaker_record(trial, strcmp(outcome, "ok") == 0 ? ATTEMPT_ANSWER : ATTEMPT_FAILURE);
+	if (ex->status >= 500 || ex->json == NULL)
+		outcome = "server_error";
+	else if (ex->status >= 400)
+		outcome = "client_error";
+	breaker_record(trial, strcmp(outcome, "server_error") == 0 ? ATTEMPT_FAILURE
+								  : ATTEMPT_ANSWER);
 	rc = 0;
 out:
 	if (sent) {

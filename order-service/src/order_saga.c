@@ -407,8 +407,8 @@ static void count_outcome(const char *outcome, int n)
 		return;
 	(void)snprintf(labels, sizeof labels, "outcome=\"%s\"", outcome);
 	metrics_count("recovery_outcomes_total",
-		      "Recovery items by outcome (settled; retry = transient failure, backoff; "
-		      "parked = permanent failure)",
+		      "Recovery items by outcome: settled, retried (transient failure, backoff), "
+		      "parked (permanent failure), error (database error during the pass)",
 		      labels, (unsigned long)n);
 }
 
@@ -490,8 +490,10 @@ int order_saga_recover(const struct order_saga *s, const struct saga_recovery_li
 	rc = pass.settled;
 out:
 	count_outcome("settled", pass.settled);
-	count_outcome("retry", pass.retry);
+	count_outcome("retried", pass.retry);
 	count_outcome("parked", pass.parked);
+	if (rc < 0)
+		count_outcome("error", 1);
 	if (rc < 0)
 		log_msg(LOG_WARN, NULL, "recovery pass stopped: database unavailable");
 	if (stats != NULL)
