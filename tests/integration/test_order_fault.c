@@ -378,6 +378,40 @@ static void run_load(const struct load *proto, int n, struct load *sum)
 	}
 }
 
+/* Probes the admin listener's /health until until_ms; keeps the latencies. */
+struct prober {
+	long long until_ms;
+	long long ms[4096];
+	int n, bad;
+};
+
+static void *prober_main(void *arg)
+{
+	struct prober *p = arg;
+	struct ts_resp r = { 0 };
+	char url[128];
+	long long t0;
+
+	(void)snprintf(url, sizeof url, "%s/health", order.admin_url);
+	while (t_now_ms() < p->until_ms && p->n < 4096) {
+		t0 = t_now_ms();
+		(void)ts_http(&r, "GET", url, NULL, NULL);
+		p->ms[p->n++] = t_now_ms() - t0;
+		if (r.status != 200)
+			p->bad++;
+		ts_resp_free(&r);
+		t_sleep_ms(20);
+	}
+	return NULL;
+}
+
+static int cmp_ll(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+
+	return (x > y) - (x < y);
+}
+
 struct both {
 	struct load post, get, post_sum, get_sum;
 	int nposts, ngets;
@@ -408,7 +442,8 @@ static void hung_catalog(const char *threads, const char *inflight, int bound_fa
 	const long long bound = bound_factor * (2LL * T_TIMEOUT_MS + 250);
 	struct both b = { 0 };
 	struct load base = { 0 };
-	pthread_t pt;
+	struct prober *probe;
+	pthread_t pt, ph;
 	long long book, live, deadline;
 	double base_rps, hung_rps, rejections;
 	int i, ok;
@@ -438,10 +473,24 @@ static void hung_catalog(const char *threads, const char *inflight, int bound_fa
 	b.nposts = HUNG_POSTS;
 	b.get.until_ms = b.post.until_ms;
 	ck_assert_int_eq(pthread_create(&pt, NULL, posts_main, &b), 0);
+	probe = calloc(1, sizeof *probe);
+	ck_assert_ptr_nonnull(probe);
+	probe->until_ms = b.post.until_ms;
+	ck_assert_int_eq(pthread_create(&ph, NULL, prober_main, probe), 0);
 	t_sleep_ms(200);
 	b.get.until_ms = b.post.until_ms - 200;
 	run_load(&b.get, GET_CLIENTS, &b.get_sum);
 	(void)pthread_join(pt, NULL);
+	(void)pthread_join(ph, NULL);
+	qsort(probe->ms, (size_t)probe->n, sizeof probe->ms[0], cmp_ll);
+	fprintf(stderr, "admin /health during the hang: %d probes, p99 %lld ms, max %lld ms\n",
+		probe->n, probe->ms[(probe->n * 99) / 100], probe->ms[probe->n - 1]);
+	/* Percentiles are reported, not asserted (DECISIONS.md); the liveness probe's own
+	 * timeout (1 s) is the bound. */
+	ck_assert_int_gt(probe->n, 100);
+	ck_assert_int_eq(probe->bad, 0);
+	ck_assert_int_lt(probe->ms[probe->n - 1], 1000);
+	free(probe);
 	hung_rps = b.get_sum.ok / ((LOAD_MS - 400) / 1000.0);
 	rejections = metric("catalog_bulkhead_rejections_total");
 	fprintf(stderr,
