@@ -70,7 +70,7 @@ int book_http_get(struct http_req *req, struct http_resp *resp)
 	enum db_status st;
 	int status;
 
-	status = app_path_id(req, resp, 0, "id", LLONG_MIN, "Book not found", &id);
+	status = app_path_id(req, resp, 0, "id", LLONG_MIN, &id);
 	if (status != 0)
 		goto out;
 	st = book_repo_get(app_pool(req), id, &b);
@@ -184,7 +184,7 @@ int book_http_delete(struct http_req *req, struct http_resp *resp)
 	enum db_status st;
 	int status;
 
-	status = app_path_id(req, resp, 0, "id", LLONG_MIN, "Book not found", &id);
+	status = app_path_id(req, resp, 0, "id", LLONG_MIN, &id);
 	if (status != 0)
 		return status;
 	st = book_repo_delete(app_pool(req), id);

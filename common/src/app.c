@@ -25,6 +25,8 @@ static int app_ready(char *reason, size_t len)
 static void app_metrics(struct buf *out)
 {
 	db_pool_metrics(app_current->pool, out);
+	if (app_current->spec->metrics != NULL)
+		app_current->spec->metrics(out);
 }
 
 /* The common settings, the service's, then MIGRATIONS_DIR, in one table (the --help order). */
@@ -236,34 +238,20 @@ int app_path_id_collect(const struct http_req *req, size_t index, const char *na
 			long long min, long long *out, json_t *errors)
 {
 	const char *s = index < req->nparams ? req->params[index] : NULL;
-	json_t *input = NULL;
 
-	if (s != NULL && valid_parse_ll(s, LLONG_MIN, LLONG_MAX, out) == 0)
-		return *out < min ? 1 : 0;
-	if (s != NULL && valid_utf8(s, strlen(s)))
-		input = json_string(s);
-	valid_error(errors, "int_parsing", "path", name,
-		    "Input should be a valid integer, unable to parse string as an integer", input);
-	json_decref(input);
-	return -1;
+	return valid_text_ll(s, "path", name, min, LLONG_MAX, out, errors) == VALID_OK ? 0 : -1;
 }
 
 int app_path_id(const struct http_req *req, struct http_resp *resp, size_t index,
-		const char *name, long long min, const char *not_found, long long *out)
+		const char *name, long long min, long long *out)
 {
 	json_t *errors = json_array();
-	int rc;
 
 	if (errors == NULL)
 		abort();
-	rc = app_path_id_collect(req, index, name, min, out, errors);
-	if (rc == 0) {
+	if (app_path_id_collect(req, index, name, min, out, errors) == 0) {
 		json_decref(errors);
 		return 0;
-	}
-	if (rc > 0) {
-		json_decref(errors);
-		return http_error(resp, 404, "%s", not_found);
 	}
 	return http_validation_error(resp, errors);
 }

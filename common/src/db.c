@@ -28,6 +28,7 @@
 #define DB_CONNECT_BACKOFF_MS 200
 /* The shortest time a connect attempt gets, even late in a checkout's wait (ms). */
 #define DB_CONNECT_MIN_MS 1000
+#define DB_ANSWER_MARGIN_MS 100
 
 struct db_conn {
 	struct db_pool *pool;
@@ -44,6 +45,7 @@ struct db_pool {
 	char options[256];
 	int size;
 	int wait_ms;
+	int answer_ms;           /* client-side bound of one statement: statement_timeout + margin */
 	const struct db_stmt *stmts;
 	size_t nstmts;
 	struct db_conn *conns;
@@ -51,6 +53,7 @@ struct db_pool {
 	int64_t retry_after_ms;  /* guarded by mu: monotonic time before which we do not connect */
 	char down_reason[128];   /* guarded by mu: why the last connect failed */
 	atomic_ulong waits, wait_timeouts, errors, reconnects;
+	atomic_llong last_ok_ms; /* monotonic time the last statement succeeded */
 };
 
 static _Thread_local struct db_error db_tls_error;
@@ -165,6 +168,12 @@ struct db_pool *db_pool_create(const struct db_pool_config *cfg)
 	}
 	pool->size = size;
 	pool->wait_ms = cfg->wait_ms > 0 ? cfg->wait_ms : 1;
+	/* The server enforces statement_timeout, but a server that stops answering altogether
+	 * (SIGSTOP, a frozen VM that keeps the TCP connection) does not: the client gives up a
+	 * little later itself (0 = no statement timeout, no client bound either). */
+	pool->answer_ms = cfg->statement_timeout_ms > 0
+				  ? cfg->statement_timeout_ms + DB_ANSWER_MARGIN_MS
+				  : 0;
 	pool->stmts = cfg->stmts;
 	pool->nstmts = cfg->nstmts;
 	/* A session left idle inside a transaction is a bug (we never hold a connection across
@@ -470,6 +479,7 @@ static enum db_status finish(struct db_conn *conn, PGresult *r, PGresult **res)
 	const char *sqlstate;
 
 	if (r != NULL && (es == PGRES_TUPLES_OK || es == PGRES_COMMAND_OK)) {
+		atomic_store(&conn->pool->last_ok_ms, (long long)now_ms());
 		*res = r;
 		return DB_OK;
 	}
@@ -495,25 +505,80 @@ static enum db_status finish(struct db_conn *conn, PGresult *r, PGresult **res)
 	return st;
 }
 
-enum db_status db_run(struct db_conn *conn, const char *stmt, int nparams,
-		      const char *const *values, PGresult **res)
+/* Runs one statement (the prepared stmt, or sql when stmt is NULL) and waits at most
+ * pool->answer_ms for its result. Returns the last result (NULL on a send or receive failure:
+ * finish() reports the connection's error), or sets *timed_out: the connection is then closed
+ * (its state is unknown) and the slot reconnects on its next checkout. */
+static PGresult *exec_bounded(struct db_conn *conn, const char *stmt, const char *sql,
+			      int nparams, const char *const *values, bool *timed_out)
 {
+	PGconn *pg = conn->pg;
+	PGresult *last = NULL, *r;
+	struct pollfd pfd = { .fd = PQsocket(pg), .events = POLLIN, .revents = 0 };
+	int64_t deadline = now_ms() + conn->pool->answer_ms, left;
+	int sent;
+
+	*timed_out = false;
+	if (conn->pool->answer_ms <= 0)
+		return stmt != NULL ? PQexecPrepared(pg, stmt, nparams, values, NULL, NULL, 0)
+				    : PQexec(pg, sql);
+	sent = stmt != NULL ? PQsendQueryPrepared(pg, stmt, nparams, values, NULL, NULL, 0)
+			    : PQsendQuery(pg, sql);
+	if (sent != 1)
+		return NULL;
+	for (;;) {
+		while (PQisBusy(pg)) {
+			left = deadline - now_ms();
+			if (left <= 0 || poll(&pfd, 1, (int)left) == 0) {
+				*timed_out = true;
+				PQclear(last);
+				return NULL;
+			}
+			if (PQconsumeInput(pg) != 1) {
+				PQclear(last);
+				return NULL;
+			}
+		}
+		r = PQgetResult(pg);
+		if (r == NULL)
+			return last;
+		PQclear(last);
+		last = r;
+	}
+}
+
+/* db_run / db_run_sql: one statement, bounded (exec_bounded). */
+static enum db_status run_bounded(struct db_conn *conn, const char *stmt, const char *sql,
+				  int nparams, const char *const *values, PGresult **res)
+{
+	PGresult *r;
+	bool timed_out;
+
 	*res = NULL;
 	if (conn->pg == NULL) {
 		set_error("08003", NULL, "no connection");
 		return DB_UNAVAILABLE;
 	}
-	return finish(conn, PQexecPrepared(conn->pg, stmt, nparams, values, NULL, NULL, 0), res);
+	r = exec_bounded(conn, stmt, sql, nparams, values, &timed_out);
+	if (!timed_out)
+		return finish(conn, r, res);
+	conn_close(conn);
+	set_error("08006", NULL, "no answer from the database within the statement timeout");
+	atomic_fetch_add(&conn->pool->errors, 1);
+	log_msg(LOG_WARN, NULL, "db: no answer within %d ms; connection dropped",
+		conn->pool->answer_ms);
+	return DB_UNAVAILABLE;
+}
+
+enum db_status db_run(struct db_conn *conn, const char *stmt, int nparams,
+		      const char *const *values, PGresult **res)
+{
+	return run_bounded(conn, stmt, NULL, nparams, values, res);
 }
 
 enum db_status db_run_sql(struct db_conn *conn, const char *sql, PGresult **res)
 {
-	*res = NULL;
-	if (conn->pg == NULL) {
-		set_error("08003", NULL, "no connection");
-		return DB_UNAVAILABLE;
-	}
-	return finish(conn, PQexec(conn->pg, sql), res);
+	return run_bounded(conn, NULL, sql, 0, NULL, res);
 }
 
 enum db_status db_exec(struct db_pool *pool, const char *stmt, int nparams,
@@ -528,7 +593,9 @@ enum db_status db_exec(struct db_pool *pool, const char *stmt, int nparams,
 	if (st != DB_OK)
 		return st;
 	st = db_run(conn, stmt, nparams, values, res);
-	broken = st == DB_UNAVAILABLE && PQstatus(conn->pg) == CONNECTION_BAD;
+	/* A connection that died under us is worth one more try; one the database did not answer
+	 * in time (dropped, pg NULL) is not: the retry would double the wait. */
+	broken = st == DB_UNAVAILABLE && conn->pg != NULL && PQstatus(conn->pg) == CONNECTION_BAD;
 	db_release(pool, conn);
 	conn = NULL;
 	if (!broken || !idempotent)
@@ -554,7 +621,11 @@ int db_ping(struct db_pool *pool, char *reason, size_t len)
 	 * readiness probe (timeoutSeconds 1-2) fail exactly when the service is busiest, and take
 	 * the pod out of rotation under load. */
 	pthread_mutex_lock(&pool->mu);
-	saturated = pool->in_use >= pool->size && now_ms() >= pool->retry_after_ms;
+	/* ... as long as statements still complete: a frozen server (every connection stuck in a
+	 * statement that never ends) is not busy but gone. */
+	saturated = pool->in_use >= pool->size && now_ms() >= pool->retry_after_ms &&
+		    now_ms() - atomic_load(&pool->last_ok_ms) <
+			    (pool->answer_ms > 1000 ? pool->answer_ms : 1000);
 	pthread_mutex_unlock(&pool->mu);
 	if (saturated)
 		return 0;

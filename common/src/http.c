@@ -365,6 +365,51 @@ static int content_type_is_json(const char *ct)
 	return n > 5 && memchr(ct, '/', n) != NULL && strncasecmp(ct + n - 5, "+json", 5) == 0;
 }
 
+/* For jansson's "too big integer" error: finds the object key whose value is the integer that
+ * ends near byte pos of body, and the integer's text. Returns 0 with key and num filled, or -1
+ * (not an object member, an escaped key, or a buffer too small): the caller then reports the
+ * generic decode error. The key precedes the error, so jansson has already checked its UTF-8. */
+static int big_int_member(const char *body, size_t len, size_t pos, char *key, size_t keycap,
+			  char *num, size_t numcap)
+{
+	size_t i = pos < len ? pos : len, end, kend, kstart, n;
+
+	/* Back over the number (digits and a sign) to the ':' before it. */
+	while (i > 0 && (isdigit((unsigned char)body[i - 1]) || body[i - 1] == '-' ||
+			 body[i - 1] == '+' || body[i - 1] == '.' || body[i - 1] == 'e' ||
+			 body[i - 1] == 'E'))
+		i--;
+	end = i;
+	while (end < len && (isdigit((unsigned char)body[end]) || body[end] == '-'))
+		end++;
+	n = end - i;
+	if (n == 0 || n >= numcap)
+		return -1;
+	memcpy(num, body + i, n);
+	num[n] = '\0';
+	while (i > 0 && isspace((unsigned char)body[i - 1]))
+		i--;
+	if (i == 0 || body[i - 1] != ':')
+		return -1;
+	i--;
+	while (i > 0 && isspace((unsigned char)body[i - 1]))
+		i--;
+	if (i == 0 || body[i - 1] != '"')
+		return -1;
+	kend = i - 1;
+	kstart = kend;
+	while (kstart > 0 && body[kstart - 1] != '"') {
+		if (body[kstart - 1] == '\\')
+			return -1;
+		kstart--;
+	}
+	if (kstart == 0 || kend - kstart >= keycap)
+		return -1;
+	memcpy(key, body + kstart, kend - kstart);
+	key[kend - kstart] = '\0';
+	return 0;
+}
+
 int http_json_body(const struct http_req *req, struct http_resp *resp, json_t **out)
 {
 	const char *ct = http_header(req, "Content-Type");
@@ -384,6 +429,24 @@ int http_json_body(const struct http_req *req, struct http_resp *resp, json_t **
 	if (v == NULL) {
 		char text[JSON_ERROR_TEXT_LENGTH];
 
+		char key[128], num[64];
+
+		/* An integer beyond 64 bits is out of the field's range, not a syntax error: name
+		 * the field (DECISIONS.md "Integers"). */
+		if (strncmp(err.text, "too big", 7) == 0 &&
+		    big_int_member(req->body != NULL ? req->body : "", req->body_len,
+				   (size_t)(err.position > 0 ? err.position : 0), key, sizeof key, num,
+				   sizeof num) == 0) {
+			errors = json_pack("[{s:s, s:[s,s], s:s, s:s}]", "type",
+					   num[0] == '-' ? "greater_than_equal" : "less_than_equal",
+					   "loc", "body", key, "msg",
+					   num[0] == '-' ? "Input should be greater than or equal to "
+							   "-9223372036854775808"
+							 : "Input should be less than or equal to "
+							   "9223372036854775807",
+					   "input", num);
+			goto invalid;
+		}
 		memcpy(text, err.text, sizeof(text));
 		text[sizeof(text) - 1] = '\0';
 		utf8_sanitize(text);
@@ -1235,24 +1298,29 @@ static int listener_start(struct http_listener *lst, int port, int admin)
 	unsigned limit = admin ? HTTP_ADMIN_MAX_CONNECTIONS : (unsigned)cfg->max_connections;
 	struct MHD_OptionItem opts[4];
 	size_t nopts = 0;
+	char threads_text[32];
 	int v6;
 
+	(void)snprintf(threads_text, sizeof threads_text, "%u threads", threads);
 	if (listen_addr(cfg->host, port, &ss, &v6) == 0) {
 		log_msg(LOG_ERROR, NULL, "HOST \"%s\" is not an IPv4 or IPv6 address", cfg->host);
 		return -1;
 	}
 	if (v6)
 		flags |= MHD_USE_IPv6;
-	if (admin) {
+	if (admin || cfg->threads == 0) {
+		/* One thread per connection: the admin listener, and the API with HTTP_THREADS=0.
+		 * A handler that blocks (database, catalog) then holds only its own connection; in
+		 * the pool a worker accepts several connections at a time and serves them in turn,
+		 * so one can wait behind another's blocked call (README, "Sizing"). */
 		flags |= MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
 	} else {
 		flags |= MHD_USE_EPOLL | MHD_USE_TURBO;
 		opts[nopts++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE, threads, NULL };
-		if (cfg->max_connections_per_ip > 0)
-			opts[nopts++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-								 cfg->max_connections_per_ip,
-								 NULL };
 	}
+	if (!admin && cfg->max_connections_per_ip > 0)
+		opts[nopts++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+							 cfg->max_connections_per_ip, NULL };
 	opts[nopts] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 	lst->daemon = MHD_start_daemon(
 		flags, (uint16_t)port, NULL, NULL, on_request, lst, MHD_OPTION_EXTERNAL_LOGGER,
@@ -1273,9 +1341,10 @@ static int listener_start(struct http_listener *lst, int port, int admin)
 			lst->nroutes);
 	else
 		log_msg(LOG_INFO, NULL,
-			"listening on %s:%d with %u threads (max %d connections, %d per address, "
+			"listening on %s:%d with %s (max %d connections, %d per address, "
 			"request timeout %d s%s%s)",
-			cfg->host, port, threads, cfg->max_connections, cfg->max_connections_per_ip,
+			cfg->host, port, cfg->threads == 0 ? "a thread per connection" : threads_text,
+			cfg->max_connections, cfg->max_connections_per_ip,
 			cfg->request_timeout_s, cfg->base_path[0] != '\0' ? ", public routes under " : "",
 			cfg->base_path);
 	return 0;

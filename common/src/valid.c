@@ -183,20 +183,29 @@ enum valid_field valid_string(const json_t *obj, const char *key, size_t min_cha
 	return VALID_OK;
 }
 
+/* Appends one range entry: type "greater_than_equal" (bound = min) or "less_than_equal". */
+static void range_error(json_t *errors, const char *type, const char *loc0, const char *key,
+			long long bound, const json_t *input)
+{
+	char msg[96];
+
+	snprintf(msg, sizeof(msg), "Input should be %s %lld",
+		 strcmp(type, "greater_than_equal") == 0 ? "greater than or equal to"
+							  : "less than or equal to",
+		 bound);
+	valid_error(errors, type, loc0, key, msg, input);
+}
+
 /* Appends the range error for value outside [min, max] under loc0.key. Returns 0 if in range. */
 static int range_check(long long value, long long min, long long max, const char *loc0,
 		       const char *key, const json_t *input, json_t *errors)
 {
-	char msg[96];
-
 	if (value < min) {
-		snprintf(msg, sizeof(msg), "Input should be greater than or equal to %lld", min);
-		valid_error(errors, "greater_than_equal", loc0, key, msg, input);
+		range_error(errors, "greater_than_equal", loc0, key, min, input);
 		return -1;
 	}
 	if (value > max) {
-		snprintf(msg, sizeof(msg), "Input should be less than or equal to %lld", max);
-		valid_error(errors, "less_than_equal", loc0, key, msg, input);
+		range_error(errors, "less_than_equal", loc0, key, max, input);
 		return -1;
 	}
 	return 0;
@@ -273,33 +282,50 @@ int valid_parse_bool(const char *s, bool *out)
 	return -1;
 }
 
-enum valid_field valid_query_ll(const char *s, const char *key, long long def, long long min,
-				long long max, long long *out, json_t *errors)
+enum valid_field valid_text_ll(const char *s, const char *loc0, const char *key, long long min,
+			       long long max, long long *out, json_t *errors)
 {
 	long long v = 0;
 	json_t *input = NULL;
 	enum valid_field r = VALID_INVALID;
+	int rc;
 
-	if (s == NULL) {
-		*out = def;
-		return VALID_ABSENT;
-	}
 	/* NULL when s is not valid UTF-8: the entry then has no "input". */
-	input = json_string(s);
-	/* An overflowing number of digits is still an integer: report the bound it passes. */
-	if (parse_ll_raw(s, &v) < 0) {
-		valid_error(errors, "int_parsing", "query", key,
+	if (s != NULL && valid_utf8(s, strlen(s)))
+		input = json_string(s);
+	rc = parse_ll_raw(s, &v);
+	if (rc < 0) {
+		valid_error(errors, "int_parsing", loc0, key,
 			    "Input should be a valid integer, unable to parse string as an integer",
 			    input);
 		goto out;
 	}
-	if (range_check(v, min, max, "query", key, input, errors) != 0)
+	/* Too many digits for 64 bits is still an integer, outside every range we accept: report
+	 * the bound it passes (never clamp it to LLONG_MAX/LLONG_MIN and let it through). */
+	if (rc > 0) {
+		if (v > 0)
+			range_error(errors, "less_than_equal", loc0, key, max, input);
+		else
+			range_error(errors, "greater_than_equal", loc0, key, min, input);
+		goto out;
+	}
+	if (range_check(v, min, max, loc0, key, input, errors) != 0)
 		goto out;
 	*out = v;
 	r = VALID_OK;
 out:
 	json_decref(input);
 	return r;
+}
+
+enum valid_field valid_query_ll(const char *s, const char *key, long long def, long long min,
+				long long max, long long *out, json_t *errors)
+{
+	if (s == NULL) {
+		*out = def;
+		return VALID_ABSENT;
+	}
+	return valid_text_ll(s, "query", key, min, max, out, errors);
 }
 
 int valid_isbn(const char *in, char out[14])

@@ -3,7 +3,9 @@
 
 #include <curl/curl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -20,6 +22,23 @@ static char *catalog_books_prefix; /* the catalog's BASE_PATH; NULL or "" = none
 static long catalog_timeout_ms = 2000;
 static pthread_key_t handle_key;
 static pthread_once_t handle_once = PTHREAD_ONCE_INIT;
+
+/* Circuit breaker (see catalog_client.h). All fields under breaker_mu. */
+enum breaker_state { BREAKER_CLOSED = 0, BREAKER_HALF_OPEN = 1, BREAKER_OPEN = 2 };
+static pthread_mutex_t breaker_mu = PTHREAD_MUTEX_INITIALIZER;
+static enum breaker_state breaker_state = BREAKER_CLOSED;
+static int breaker_failures;       /* consecutive failures while closed */
+static long long breaker_opened_ms; /* monotonic time it last opened */
+static bool breaker_trial_busy;     /* half-open: the one trial attempt is running */
+static int breaker_threshold = 5;
+static long long breaker_open_ms = 5000;
+
+/* Bulkhead. */
+static atomic_int inflight;
+static int max_inflight = 16;
+
+/* How an admitted attempt ended, for the breaker. */
+enum attempt_result { ATTEMPT_ANSWER, ATTEMPT_FAILURE };
 
 /* The outcome of one HTTP exchange. */
 struct exchange {
@@ -118,6 +137,8 @@ const char *catalog_status_name(enum catalog_status s)
 		return "bad_answer";
 	case CATALOG_UNAVAILABLE:
 		return "unavailable";
+	case CATALOG_SHED:
+		return "shed";
 	}
 	return "unknown";
 }
@@ -137,6 +158,141 @@ static double now_s(void)
 	return (double)clock_mono_ns() / 1e9;
 }
 
+void catalog_resilience_init(int max, int failures, int open_ms)
+{
+	max_inflight = max > 0 ? max : 16;
+	breaker_threshold = failures > 0 ? failures : 5;
+	breaker_open_ms = open_ms > 0 ? open_ms : 5000;
+}
+
+/* May an attempt touch the catalog now? Closed: yes. Open: no, until CATALOG_BREAKER_OPEN_MS
+ * have passed; then the first caller becomes the half-open trial (*trial = true) and everyone
+ * else is refused until the trial reports. */
+static bool breaker_admit(bool *trial)
+{
+	bool ok = false;
+
+	*trial = false;
+	pthread_mutex_lock(&breaker_mu);
+	switch (breaker_state) {
+	case BREAKER_CLOSED:
+		ok = true;
+		break;
+	case BREAKER_OPEN:
+		if (clock_mono_ms() - breaker_opened_ms < breaker_open_ms)
+			break;
+		breaker_state = BREAKER_HALF_OPEN;
+		log_msg(LOG_INFO, NULL, "catalog breaker half-open: one trial call");
+		/* fall through */
+	case BREAKER_HALF_OPEN:
+		if (!breaker_trial_busy) {
+			breaker_trial_busy = true;
+			*trial = true;
+			ok = true;
+		}
+		break;
+	}
+	pthread_mutex_unlock(&breaker_mu);
+	return ok;
+}
+
+/* Reports how an admitted attempt ended. */
+static void breaker_record(bool trial, enum attempt_result res)
+{
+	pthread_mutex_lock(&breaker_mu);
+	if (trial) {
+		breaker_trial_busy = false;
+		if (res == ATTEMPT_ANSWER) {
+			breaker_state = BREAKER_CLOSED;
+			breaker_failures = 0;
+			log_msg(LOG_INFO, NULL, "catalog breaker closed: the trial call was answered");
+		} else {
+			breaker_state = BREAKER_OPEN;
+			breaker_opened_ms = clock_mono_ms();
+			log_msg(LOG_WARN, NULL,
+				"catalog breaker open again: the trial call failed; next trial in %lld ms",
+				breaker_open_ms);
+		}
+	} else if (res == ATTEMPT_ANSWER) {
+		if (breaker_state == BREAKER_CLOSED)
+			breaker_failures = 0;
+	} else if (breaker_state == BREAKER_CLOSED && ++breaker_failures >= breaker_threshold) {
+		breaker_state = BREAKER_OPEN;
+		breaker_opened_ms = clock_mono_ms();
+		log_msg(LOG_WARN, NULL,
+			"catalog breaker open after %d consecutive failures: calls fail fast for %lld ms",
+			breaker_failures, breaker_open_ms);
+	}
+	pthread_mutex_unlock(&breaker_mu);
+}
+
+/* True while the breaker refuses every call (open and not yet due for a trial). */
+static bool breaker_refusing(void)
+{
+	bool refusing;
+
+	pthread_mutex_lock(&breaker_mu);
+	refusing = (breaker_state == BREAKER_OPEN &&
+		    clock_mono_ms() - breaker_opened_ms < breaker_open_ms) ||
+		   (breaker_state == BREAKER_HALF_OPEN && breaker_trial_busy);
+	pthread_mutex_unlock(&breaker_mu);
+	return refusing;
+}
+
+static void count_call(const char *outcome)
+{
+	char labels[64];
+
+	(void)snprintf(labels, sizeof labels, "outcome=\"%s\"", outcome);
+	metrics_count("catalog_client_calls_total",
+		      "Catalog call attempts by outcome (docs/operations.md): ok, client_error (4xx), "
+		      "server_error (5xx or an unparseable answer), timeout, connect_error, "
+		      "breaker_open and bulkhead_full (refused here, nothing sent)",
+		      labels, 1);
+}
+
+enum catalog_status catalog_enter(void)
+{
+	int n;
+
+	if (breaker_refusing()) {
+		count_call("breaker_open");
+		return CATALOG_SHED;
+	}
+	n = atomic_fetch_add(&inflight, 1);
+	if (n >= max_inflight) {
+		atomic_fetch_sub(&inflight, 1);
+		count_call("bulkhead_full");
+		metrics_count("catalog_bulkhead_rejections_total",
+			      "Requests refused (503) because CATALOG_MAX_INFLIGHT catalog calls were "
+			      "already in flight",
+			      "", 1);
+		return CATALOG_SHED;
+	}
+	return CATALOG_OK;
+}
+
+void catalog_leave(void)
+{
+	atomic_fetch_sub(&inflight, 1);
+}
+
+void catalog_metrics(struct buf *out)
+{
+	enum breaker_state st;
+
+	pthread_mutex_lock(&breaker_mu);
+	st = breaker_state;
+	if (st == BREAKER_OPEN && clock_mono_ms() - breaker_opened_ms >= breaker_open_ms)
+		st = BREAKER_HALF_OPEN; /* the next call is the trial */
+	pthread_mutex_unlock(&breaker_mu);
+	(void)buf_printf(out,
+			 "# HELP catalog_breaker_state Circuit breaker around catalog calls: 0 closed, "
+			 "1 half-open, 2 open\n# TYPE catalog_breaker_state gauge\n"
+			 "catalog_breaker_state %d\n",
+			 (int)st);
+}
+
 static void count_failure(const char *op, const char *reason)
 {
 	char labels[96];
@@ -147,9 +303,13 @@ static void count_failure(const char *op, const char *reason)
 		      1);
 }
 
+#define EXCHANGE_NOT_SENT (-2)
+
 /* One HTTP exchange with the catalog. method is "GET" or "POST" (POST sends body, which may be
  * NULL for an empty body). Fills ex (the caller frees it with exchange_clear). Returns 0 when an
- * HTTP answer arrived (any status), -1 on a transport failure or timeout. */
+ * HTTP answer arrived (any status), -1 on a transport failure or timeout, EXCHANGE_NOT_SENT when
+ * the breaker refused the attempt (no socket touched). Every attempt the breaker admitted is
+ * reported back to it. */
 static int exchange_once(const char *op, const char *method, const char *path, const char *body,
 			 const char *request_id, struct exchange *ex)
 {
@@ -160,6 +320,8 @@ static int exchange_once(const char *op, const char *method, const char *path, c
 	CURLcode cc = CURLE_FAILED_INIT;
 	double t0 = now_s();
 	int rc = -1;
+	bool trial = false, sent = false;
+	const char *outcome = "ok";
 
 	ex->status = 0;
 	ex->body.limit = CATALOG_MAX_RESPONSE;
@@ -206,11 +368,19 @@ static int exchange_once(const char *op, const char *method, const char *path, c
 	(void)curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	(void)curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
 	(void)curl_easy_setopt(h, CURLOPT_WRITEDATA, &ex->body);
+	if (!breaker_admit(&trial)) {
+		count_call("breaker_open");
+		rc = EXCHANGE_NOT_SENT;
+		goto out;
+	}
+	sent = true;
 	cc = curl_easy_perform(h);
 	if (cc != CURLE_OK) {
 		log_msg(LOG_WARN, request_id, "catalog %s %s failed: %s", method, path,
 			curl_easy_strerror(cc));
+		outcome = cc == CURLE_OPERATION_TIMEDOUT ? "timeout" : "connect_error";
 		count_failure(op, cc == CURLE_OPERATION_TIMEDOUT ? "timeout" : "transport");
+		breaker_record(trial, ATTEMPT_FAILURE);
 		goto out;
 	}
 	(void)curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &ex->status);
@@ -220,13 +390,27 @@ static int exchange_once(const char *op, const char *method, const char *path, c
 		json_decref(ex->json);
 		ex->json = NULL;
 	}
+	/* A 4xx is the catalog answering; 5xx and unparseable bodies count against it. */
+	if (ex->status >= 500 || ex->json == NULL)
+		outcome = "server_error";
+	else if (ex->status >= 400)
+		outcome = "client_error";
+	breaker_record(trial, strcmp(outcome, "server_error") == 0 ? ATTEMPT_FAILURE
+								  : ATTEMPT_ANSWER);
 	rc = 0;
 out:
+	if (sent) {
+		count_call(outcome);
+		metrics_observe("catalog_client_duration_seconds",
+				"Duration of catalog call attempts that were sent", "", now_s() - t0);
+	}
 	if (h != NULL)
 		(void)curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(headers);
 	buf_free(&url);
 	buf_free(&request_id_hdr);
+	if (!sent)
+		return rc;
 	(void)snprintf(labels, sizeof labels, "op=\"%s\",code=\"%ld\"", op, ex->status);
 	metrics_count("catalog_requests_total", "Calls to the catalog by operation and HTTP code",
 		      labels, 1);
@@ -245,21 +429,30 @@ static void exchange_clear(struct exchange *ex)
 
 /* Runs an idempotent exchange with up to CATALOG_ATTEMPTS attempts: transport failures, 5xx
  * and unparseable bodies are retried after a short pause. Returns 0 with a parsed answer whose
- * status is below 500, else -1 (ex cleared). *retried (may be NULL) tells whether an earlier
- * attempt failed: that attempt may still be running in the catalog. */
+ * status is below 500, EXCHANGE_NOT_SENT if the breaker refused the first attempt (ex cleared,
+ * nothing sent), else -1 (ex cleared). *retried (may be NULL) tells whether an earlier attempt
+ * was sent and failed: that attempt may still be running in the catalog. */
 static int exchange(const char *op, const char *method, const char *path, const char *body,
 		    const char *request_id, int attempts, struct exchange *ex, bool *retried)
 {
 	int attempt;
 	struct timespec pause = { 0, 50 * 1000 * 1000 };
+	int rc;
 
 	for (attempt = 0; attempt < attempts; attempt++) {
-		if (retried != NULL)
-			*retried = attempt > 0;
 		if (attempt > 0)
 			(void)nanosleep(&pause, NULL);
 		memset(ex, 0, sizeof *ex);
-		if (exchange_once(op, method, path, body, request_id, ex) == 0) {
+		rc = exchange_once(op, method, path, body, request_id, ex);
+		if (rc == EXCHANGE_NOT_SENT) {
+			/* The breaker opened: no retry. Nothing at all was sent if this was the
+			 * first attempt. */
+			exchange_clear(ex);
+			return attempt == 0 ? EXCHANGE_NOT_SENT : -1;
+		}
+		if (retried != NULL)
+			*retried = attempt > 0;
+		if (rc == 0) {
 			if (ex->status >= 500)
 				count_failure(op, "5xx");
 			else if (ex->json == NULL)
@@ -323,6 +516,7 @@ enum catalog_status catalog_reserve(const char *reservation_id, long long book_i
 	json_t *req = NULL;
 	const json_t *d;
 	char *body = NULL;
+	int rc;
 
 	memset(book, 0, sizeof *book);
 	*detail = NULL;
@@ -334,8 +528,11 @@ enum catalog_status catalog_reserve(const char *reservation_id, long long book_i
 	body = json_dumps(req, JSON_COMPACT);
 	if (body == NULL)
 		goto out;
-	if (exchange("reserve", "POST", "/reservations", body, request_id, CATALOG_ATTEMPTS, &ex,
-		     retried) != 0)
+	rc = exchange("reserve", "POST", "/reservations", body, request_id, CATALOG_ATTEMPTS, &ex,
+		      retried);
+	if (rc == EXCHANGE_NOT_SENT)
+		st = CATALOG_SHED;
+	if (rc != 0)
 		goto out;
 	switch (ex.status) {
 	case 200:
@@ -381,10 +578,14 @@ static enum catalog_status release_attempts(const char *reservation_id, const ch
 	enum catalog_status st = CATALOG_UNAVAILABLE;
 	struct exchange ex = { 0 };
 	struct buf path = { 0 };
+	int rc;
 
 	if (buf_printf(&path, "/reservations/%s/release", reservation_id) != 0)
 		goto out;
-	if (exchange("release", "POST", path.data, NULL, request_id, attempts, &ex, NULL) != 0)
+	rc = exchange("release", "POST", path.data, NULL, request_id, attempts, &ex, NULL);
+	if (rc == EXCHANGE_NOT_SENT)
+		st = CATALOG_SHED;
+	if (rc != 0)
 		goto out;
 	if (ex.status == 200 || ex.status == 201) {
 		st = CATALOG_OK;
@@ -416,13 +617,18 @@ enum catalog_status catalog_get_book(long long book_id, const char *request_id,
 	enum catalog_status st = CATALOG_UNAVAILABLE;
 	struct exchange ex = { 0 };
 	struct buf path = { 0 };
+	int rc;
 
 	memset(book, 0, sizeof *book);
+	if (catalog_enter() != CATALOG_OK)
+		return CATALOG_SHED;
 	if (buf_printf(&path, "%s/books/%lld",
 		       catalog_books_prefix != NULL ? catalog_books_prefix : "", book_id) != 0)
 		goto out;
-	if (exchange("get_book", "GET", path.data, NULL, request_id, CATALOG_ATTEMPTS, &ex, NULL) !=
-	    0)
+	rc = exchange("get_book", "GET", path.data, NULL, request_id, CATALOG_ATTEMPTS, &ex, NULL);
+	if (rc == EXCHANGE_NOT_SENT)
+		st = CATALOG_SHED;
+	if (rc != 0)
 		goto out;
 	if (ex.status == 200) {
 		if (book_parse(ex.json, book) != 0) {
@@ -438,6 +644,7 @@ enum catalog_status catalog_get_book(long long book_id, const char *request_id,
 		st = ex.status >= 400 && ex.status < 500 ? CATALOG_REJECTED : CATALOG_UNAVAILABLE;
 	}
 out:
+	catalog_leave();
 	exchange_clear(&ex);
 	buf_free(&path);
 	return st;
@@ -448,4 +655,6 @@ const struct catalog_ops catalog_http_ops = {
 	.release = catalog_release,
 	.release_once = catalog_release_once,
 	.get_book = catalog_get_book,
+	.enter = catalog_enter,
+	.leave = catalog_leave,
 };

@@ -26,11 +26,11 @@ static int unavailable(struct http_resp *resp, const char *what)
 	return http_error(resp, 503, "%s unavailable, retry later", what);
 }
 
-/* The {order_id} path parameter: an integer below 1 cannot be an order (404, as the catalog
- * answers for a missing book), anything else that is not an integer is a 422. */
+/* The {order_id} path parameter: anything that is not an integer in [1, 2^63-1] (0, negative,
+ * too many digits, not a number) is a 422 naming order_id (DECISIONS.md "Integers"). */
 static int path_id(const struct http_req *req, struct http_resp *resp, long long *id)
 {
-	return app_path_id(req, resp, 0, "order_id", 1, "Order not found", id);
+	return app_path_id(req, resp, 0, "order_id", 1, id);
 }
 
 static int order_created(const struct http_req *req, struct http_resp *resp,
@@ -68,6 +68,7 @@ static int saga_answer(struct http_resp *resp, const struct http_req *req,
 	case SAGA_BOOK_MISSING:
 		return book_missing(resp);
 	case SAGA_CATALOG_UNAVAILABLE:
+	case SAGA_CATALOG_SHED:
 		return unavailable(resp, "Catalog service");
 	case SAGA_RECOVERY_OWNS:
 		return unavailable(resp, "Order service");

@@ -72,27 +72,55 @@ static const struct db_stmt fixed_stmts[] = {
 	  "$1::bigint * interval '1 millisecond') OR (state = 'done' AND created_at < now() - "
 	  "interval '25 hours')" },
 	/* Claims abandoned or failed intents (flipping 'reserving' to 'failed', which the
-	 * request's finalize can then no longer match) and cancels whose stock is not back. */
+	 * request's finalize can then no longer match) and cancels whose stock is not back, each
+	 * only once it is due (next_attempt_at), most overdue first: a row that keeps failing is
+	 * rescheduled later and never holds the head of the queue. */
 	{ "recovery_claim",
 	  "WITH a AS (UPDATE order_intents i SET state = 'failed', "
 	  "recovery_lease = now() + $2::bigint * interval '1 millisecond' "
 	  "WHERE i.id IN (SELECT id FROM order_intents "
 	  "WHERE (state = 'failed' OR created_at < now() - $1::bigint * interval '1 millisecond') "
 	  "AND (recovery_lease IS NULL OR recovery_lease < now()) "
-	  "ORDER BY id LIMIT $3::int FOR UPDATE SKIP LOCKED) "
-	  "RETURNING i.id, 'failed'::text AS status, i.reservation_id), "
+	  "AND (next_attempt_at IS NULL OR next_attempt_at <= now()) "
+	  "ORDER BY next_attempt_at NULLS FIRST, id LIMIT $3::int FOR UPDATE SKIP LOCKED) "
+	  "RETURNING i.id, 'failed'::text AS status, i.reservation_id, i.recovery_attempts, "
+	  "i.parked_at IS NOT NULL AS parked), "
 	  "c AS (UPDATE orders o SET recovery_lease = now() + $2::bigint * interval '1 millisecond' "
 	  "WHERE o.id IN (SELECT id FROM orders WHERE status = 'cancelled' AND NOT stock_released "
 	  "AND (recovery_lease IS NULL OR recovery_lease < now()) "
-	  "ORDER BY id LIMIT $3::int FOR UPDATE SKIP LOCKED) "
-	  "RETURNING o.id, o.status::text, o.reservation_id) "
-	  "SELECT id, status, reservation_id FROM a UNION ALL "
-	  "SELECT id, status, reservation_id FROM c" },
+	  "AND (next_attempt_at IS NULL OR next_attempt_at <= now()) "
+	  "ORDER BY next_attempt_at NULLS FIRST, id LIMIT $3::int FOR UPDATE SKIP LOCKED) "
+	  "RETURNING o.id, o.status::text, o.reservation_id, o.recovery_attempts, "
+	  "o.parked_at IS NOT NULL AS parked) "
+	  "SELECT id, status, reservation_id, recovery_attempts, parked FROM a UNION ALL "
+	  "SELECT id, status, reservation_id, recovery_attempts, parked FROM c" },
 	/* Intents and orders share the id sequence, so one id array serves both tables. */
 	{ "recovery_unlease",
 	  "WITH a AS (UPDATE order_intents SET recovery_lease = NULL WHERE id = ANY ($1::bigint[]) "
 	  "RETURNING 1) "
 	  "UPDATE orders SET recovery_lease = NULL WHERE id = ANY ($1::bigint[])" },
+	/* A failed release: the next attempt in $2 ms; $3 parks the row (first permanent
+	 * failure sets parked_at, which stays). The id is in one of the two tables. */
+	{ "recovery_reschedule",
+	  "WITH a AS (UPDATE order_intents SET recovery_lease = NULL, "
+	  "recovery_attempts = recovery_attempts + 1, "
+	  "next_attempt_at = now() + $2::bigint * interval '1 millisecond', "
+	  "parked_at = CASE WHEN $3::boolean THEN coalesce(parked_at, now()) ELSE parked_at END "
+	  "WHERE id = $1::bigint RETURNING 1) "
+	  "UPDATE orders SET recovery_lease = NULL, recovery_attempts = recovery_attempts + 1, "
+	  "next_attempt_at = now() + $2::bigint * interval '1 millisecond', "
+	  "parked_at = CASE WHEN $3::boolean THEN coalesce(parked_at, now()) ELSE parked_at END "
+	  "WHERE id = $1::bigint AND status = 'cancelled' AND NOT stock_released" },
+	/* Gauges for /metrics: unsettled items (intents count once failed or past the intent age),
+	 * the age of the oldest one in seconds, parked ones. */
+	{ "recovery_stats",
+	  "WITH i AS (SELECT created_at AS since, parked_at FROM order_intents "
+	  "WHERE state = 'failed' OR created_at < now() - $1::bigint * interval '1 millisecond'), "
+	  "o AS (SELECT updated_at AS since, parked_at FROM orders "
+	  "WHERE status = 'cancelled' AND NOT stock_released), "
+	  "u AS (SELECT * FROM i UNION ALL SELECT * FROM o) "
+	  "SELECT count(*), coalesce(extract(epoch FROM now() - min(since)), 0)::float8, "
+	  "count(parked_at) FROM u" },
 	{ "recovery_delete_failed",
 	  ASYNC_COMMIT "DELETE FROM order_intents USING sc WHERE id = $1::bigint AND state = 'failed'" },
 };
@@ -466,6 +494,8 @@ enum db_status order_repo_claim_unsettled(struct db_pool *pool, long long intent
 					   : RECOVERY_CANCELLED_ORDER;
 		(void)snprintf((*items)[i].reservation_id, sizeof(*items)[i].reservation_id, "%s",
 			       PQgetvalue(r, i, 2));
+		(*items)[i].attempts = (int)ll_value(r, i, 3);
+		(*items)[i].parked = strcmp(PQgetvalue(r, i, 4), "t") == 0;
 	}
 	*n = (size_t)rows;
 out:
@@ -507,5 +537,43 @@ enum db_status order_repo_unlease(struct db_pool *pool, const struct recovery_it
 		st = DB_OK;
 out:
 	buf_free(&ids);
+	return st;
+}
+
+enum db_status order_repo_reschedule(struct db_pool *pool, const struct recovery_item *item,
+				     long long delay_ms, bool park)
+{
+	char ids[24], delay[24];
+	const char *v[3] = { ids, delay, park ? "true" : "false" };
+	enum db_status st;
+
+	(void)snprintf(ids, sizeof ids, "%lld", item->id);
+	(void)snprintf(delay, sizeof delay, "%lld", delay_ms);
+	st = run_cmd(pool, "recovery_reschedule", 3, v, true, NULL);
+	return st == DB_NOT_FOUND ? DB_OK : st;
+}
+
+enum db_status order_repo_recovery_stats(struct db_pool *pool, long long intent_age_ms,
+					 struct recovery_stats *out)
+{
+	char age[24];
+	const char *v[1] = { age };
+	PGresult *r = NULL;
+	enum db_status st;
+
+	memset(out, 0, sizeof *out);
+	(void)snprintf(age, sizeof age, "%lld", intent_age_ms);
+	st = db_exec(pool, "recovery_stats", 1, v, &r, true);
+	if (st != DB_OK)
+		goto out;
+	if (PQntuples(r) != 1) {
+		st = DB_ERROR;
+		goto out;
+	}
+	out->backlog = ll_value(r, 0, 0);
+	out->oldest_age_s = strtod(PQgetvalue(r, 0, 1), NULL);
+	out->parked = ll_value(r, 0, 2);
+out:
+	PQclear(r);
 	return st;
 }

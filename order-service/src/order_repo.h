@@ -87,10 +87,13 @@ struct recovery_item {
 	long long id;
 	enum recovery_kind kind;
 	char reservation_id[65];
+	int attempts; /* releases tried before this claim */
+	bool parked;  /* a permanent failure was seen before */
 };
-/* Claims for lease_ms up to limit intents and up to limit cancelled orders: intents
- * ('reserving') created more than intent_age_ms ago become 'failed'; failed intents and
- * cancelled orders whose stock is not yet released are included as they are. Rows another replica holds (row lock or live lease) are
+/* Claims for lease_ms up to limit intents and up to limit cancelled orders that are due
+ * (next_attempt_at NULL or past), most overdue first: intents ('reserving') created more than
+ * intent_age_ms ago become 'failed'; failed intents and cancelled orders whose stock is not yet
+ * released are included as they are. Rows another replica holds (row lock or live lease) are
  * skipped. *items is malloc'd (free it). */
 enum db_status order_repo_claim_unsettled(struct db_pool *pool, long long intent_age_ms,
 					  long long lease_ms, int limit,
@@ -101,5 +104,20 @@ enum db_status order_repo_settle(struct db_pool *pool, const struct recovery_ite
 /* Gives up the lease of rows a pass could not settle, so the next pass retries them. */
 enum db_status order_repo_unlease(struct db_pool *pool, const struct recovery_item *items,
 				  size_t n);
+
+/* After a failed release: gives the lease up, counts the attempt and makes the row due again
+ * in delay_ms; park = a permanent failure (sets parked_at the first time; it stays set). */
+enum db_status order_repo_reschedule(struct db_pool *pool, const struct recovery_item *item,
+				     long long delay_ms, bool park);
+
+/* The recovery gauges. */
+struct recovery_stats {
+	long long backlog;   /* unsettled items (failed or abandoned intents, unreleased cancels) */
+	double oldest_age_s; /* age of the oldest of them (intent: since created; cancel: since
+			      * the cancel), 0 when none */
+	long long parked;    /* of them, parked after a permanent failure */
+};
+enum db_status order_repo_recovery_stats(struct db_pool *pool, long long intent_age_ms,
+					 struct recovery_stats *out);
 
 #endif

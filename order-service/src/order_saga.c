@@ -31,6 +31,8 @@ const char *saga_outcome_name(enum saga_outcome o)
 		return "book_missing";
 	case SAGA_CATALOG_UNAVAILABLE:
 		return "catalog_unavailable";
+	case SAGA_CATALOG_SHED:
+		return "catalog_shed";
 	case SAGA_RECOVERY_OWNS:
 		return "recovery_owns";
 	case SAGA_IN_PROGRESS:
@@ -212,6 +214,12 @@ static enum saga_outcome reserve_and_finalize(const struct order_saga *s,
 		/* Recovery released this reservation id already and owns the intent. */
 		oc = SAGA_RECOVERY_OWNS;
 		break;
+	case CATALOG_SHED:
+		/* The breaker opened after admission and refused the first attempt: nothing was
+		 * sent, so nothing can be reserved under this id. */
+		(void)order_repo_discard_intent(s->pool, id);
+		oc = SAGA_CATALOG_SHED;
+		break;
 	default:
 		undo_intent(s, id, reservation_id, reserve_ms, request_id);
 		oc = SAGA_CATALOG_UNAVAILABLE;
@@ -235,7 +243,7 @@ enum saga_outcome order_saga_place(const struct order_saga *s, const struct orde
 	enum saga_outcome oc;
 	enum db_status st;
 	long long id = 0;
-	bool own_key = false;
+	bool own_key = false, entered = false;
 
 	memset(out, 0, sizeof *out);
 	*detail = NULL;
@@ -244,6 +252,14 @@ enum saga_outcome order_saga_place(const struct order_saga *s, const struct orde
 		if (oc != SAGA_CREATED)
 			goto out;
 		own_key = true;
+	}
+	/* Bulkhead and breaker before anything is recorded: a refused order leaves nothing. */
+	if (s->catalog->enter != NULL) {
+		if (s->catalog->enter() != CATALOG_OK) {
+			oc = SAGA_CATALOG_SHED;
+			goto out;
+		}
+		entered = true;
 	}
 	if (new_random_hex(rnd) != 0) {
 		oc = SAGA_NO_RANDOM;
@@ -259,6 +275,8 @@ enum saga_outcome order_saga_place(const struct order_saga *s, const struct orde
 	oc = reserve_and_finalize(s, in, id, reservation_id, own_key ? idem_key : NULL, request_id,
 				  out, detail);
 out:
+	if (entered)
+		s->catalog->leave();
 	if (own_key && oc != SAGA_CREATED && order_repo_idem_forget(s->pool, idem_key) != DB_OK)
 		log_msg(LOG_WARN, request_id, "idempotency key left for recovery to expire");
 	return oc;
@@ -273,7 +291,15 @@ static void release_cancelled(const struct order_saga *s, const struct order *o,
 
 	if (o->reservation_id == NULL || o->stock_released)
 		return;
+	if (s->catalog->enter != NULL && s->catalog->enter() != CATALOG_OK) {
+		log_msg(LOG_WARN, request_id,
+			"order %lld cancelled; catalog busy or breaker open, recovery will restock",
+			o->id);
+		return;
+	}
 	cs = s->catalog->release(o->reservation_id, request_id);
+	if (s->catalog->enter != NULL)
+		s->catalog->leave();
 	if (cs != CATALOG_OK) {
 		log_msg(LOG_WARN, request_id,
 			"order %lld cancelled; release failed (%s), recovery will restock", o->id,
@@ -341,14 +367,62 @@ out:
 	return oc;
 }
 
-int order_saga_recover(const struct order_saga *s, const struct saga_recovery_limits *lim)
+long long order_saga_backoff_ms(const struct saga_recovery_limits *lim, int attempts)
 {
+	long long d = lim->backoff_base_ms;
+	int i;
+
+	for (i = 0; i < attempts && d < lim->backoff_max_ms; i++)
+		d *= 2;
+	return d < lim->backoff_max_ms ? d : lim->backoff_max_ms;
+}
+
+/* d jittered to a uniform value in [d/2, d] ("equal jitter"): replicas and items that failed
+ * together do not come back together. */
+static long long jitter(long long d)
+{
+	static _Thread_local unsigned int seed;
+	unsigned int r;
+
+	if (d <= 1)
+		return d;
+	if (seed == 0 && getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed)
+		seed = (unsigned int)clock_mono_ms() | 1u;
+	r = (unsigned int)rand_r(&seed);
+	return d / 2 + (long long)((double)r / ((double)RAND_MAX + 1.0) * (double)(d - d / 2 + 1));
+}
+
+/* A release the catalog refused as invalid (4xx) will not succeed by retrying soon. */
+static bool permanent_failure(enum catalog_status cs)
+{
+	return cs == CATALOG_REJECTED || cs == CATALOG_NOT_FOUND || cs == CATALOG_INSUFFICIENT ||
+	       cs == CATALOG_GONE;
+}
+
+static void count_outcome(const char *outcome, int n)
+{
+	char labels[48];
+
+	if (n <= 0)
+		return;
+	(void)snprintf(labels, sizeof labels, "outcome=\"%s\"", outcome);
+	metrics_count("recovery_outcomes_total",
+		      "Recovery items by outcome: settled, retried (transient failure, backoff), "
+		      "parked (permanent failure), error (database error during the pass)",
+		      labels, (unsigned long)n);
+}
+
+int order_saga_recover(const struct order_saga *s, const struct saga_recovery_limits *lim,
+		       struct saga_recovery_pass *stats)
+{
+	struct saga_recovery_pass pass = { 0 };
 	struct recovery_item *items = NULL;
 	enum catalog_status cs;
 	enum db_status st;
-	long long expired = 0;
+	long long expired = 0, t0 = clock_mono_ms(), delay;
 	size_t n = 0, i;
-	int settled = 0, rc = -1;
+	int rc = -1;
+	bool park;
 	char request_id[48];
 
 	st = order_repo_claim_unsettled(s->pool, lim->intent_age_ms, lim->lease_ms, RECOVERY_BATCH,
@@ -356,39 +430,74 @@ int order_saga_recover(const struct order_saga *s, const struct saga_recovery_li
 	if (st != DB_OK)
 		goto out;
 	for (i = 0; i < n; i++) {
-		/* Each row gets its own request id so its calls can be traced in the catalog. */
-		(void)snprintf(request_id, sizeof request_id, "recovery-%lld", items[i].id);
-		if (items[i].reservation_id[0] != '\0') {
-			cs = s->catalog->release(items[i].reservation_id, request_id);
-			if (cs != CATALOG_OK) {
-				log_msg(LOG_WARN, request_id,
-					"recovery: release of order %lld (%s) failed: %s; retry later",
-					items[i].id, items[i].reservation_id,
-					catalog_status_name(cs));
-				/* Probably down: give the rest back to the next pass. */
-				(void)order_repo_unlease(s->pool, items + i, n - i);
-				break;
-			}
+		struct recovery_item *it = &items[i];
+
+		if (clock_mono_ms() - t0 > lim->lease_ms / 2) {
+			/* A slow catalog: give the rest back before their lease runs out, so no
+			 * other replica takes them while this one still works on them. */
+			(void)order_repo_unlease(s->pool, it, n - i);
+			break;
 		}
-		st = order_repo_settle(s->pool, &items[i]);
+		/* Each row gets its own request id so its calls can be traced in the catalog. */
+		(void)snprintf(request_id, sizeof request_id, "recovery-%lld", it->id);
+		cs = it->reservation_id[0] != '\0' ? s->catalog->release(it->reservation_id, request_id)
+						   : CATALOG_OK;
+		if (cs != CATALOG_OK) {
+			park = permanent_failure(cs) || it->parked;
+			delay = park ? lim->parked_retry_ms
+				     : jitter(order_saga_backoff_ms(lim, it->attempts));
+			if (park && !it->parked)
+				log_msg(LOG_WARN, request_id,
+					"recovery: release of order %lld (%s) refused: %s; parked, "
+					"retried every %lld ms, the others go on",
+					it->id, it->reservation_id, catalog_status_name(cs), delay);
+			else if (park)
+				log_msg(LOG_WARN, request_id,
+					"recovery: order %lld (%s) still parked after %d attempts: %s",
+					it->id, it->reservation_id, it->attempts + 1,
+					catalog_status_name(cs));
+			else
+				log_msg(LOG_WARN, request_id,
+					"recovery: release of order %lld (%s) failed: %s; attempt %d, "
+					"next in %lld ms",
+					it->id, it->reservation_id, catalog_status_name(cs),
+					it->attempts + 1, delay);
+			st = order_repo_reschedule(s->pool, it, delay, park);
+			if (st != DB_OK)
+				goto out;
+			if (park)
+				pass.parked++;
+			else
+				pass.retry++;
+			continue;
+		}
+		st = order_repo_settle(s->pool, it);
 		if (st != DB_OK)
 			goto out;
-		settled++;
-		log_msg(LOG_INFO, request_id, "recovery: order %lld %s, stock released", items[i].id,
-			items[i].kind == RECOVERY_FAILED_INTENT ? "abandoned intent undone"
-								: "cancel finished");
+		pass.settled++;
+		log_msg(it->parked ? LOG_WARN : LOG_INFO, request_id,
+			"recovery: order %lld %s, stock released%s", it->id,
+			it->kind == RECOVERY_FAILED_INTENT ? "abandoned intent undone" : "cancel finished",
+			it->parked ? " (was parked)" : "");
 	}
 	st = order_repo_idem_expire(s->pool, lim->key_stale_ms, &expired);
 	if (st != DB_OK)
 		goto out;
-	if (settled > 0)
+	if (pass.settled > 0)
 		metrics_count("order_recovery_settled_total",
 			      "Orders settled by the recovery pass (intents undone, cancels finished)",
-			      "", (unsigned long)settled);
-	rc = settled;
+			      "", (unsigned long)pass.settled);
+	rc = pass.settled;
 out:
+	count_outcome("settled", pass.settled);
+	count_outcome("retried", pass.retry);
+	count_outcome("parked", pass.parked);
+	if (rc < 0)
+		count_outcome("error", 1);
 	if (rc < 0)
 		log_msg(LOG_WARN, NULL, "recovery pass stopped: database unavailable");
+	if (stats != NULL)
+		*stats = pass;
 	free(items);
 	return rc;
 }

@@ -31,6 +31,8 @@ enum saga_outcome {
 	SAGA_INSUFFICIENT_STOCK,   /* place: *detail is the catalog's message -> 409 */
 	SAGA_BOOK_MISSING,         /* place: the book does not exist (or was deleted) -> 422 */
 	SAGA_CATALOG_UNAVAILABLE,  /* place: catalog down, refused or answered garbage -> 503 */
+	SAGA_CATALOG_SHED,         /* place: bulkhead full or breaker open; nothing was recorded
+				    * (no intent, no reservation, key forgotten) -> 503 at once */
 	SAGA_RECOVERY_OWNS,        /* place: recovery judged the intent abandoned -> 503 */
 	SAGA_IN_PROGRESS,          /* place: a request with this key is still running -> 409 */
 	SAGA_IDEMPOTENCY_CONFLICT, /* place: the key was used with another body -> 422 */
@@ -70,15 +72,37 @@ enum saga_outcome order_saga_set_status(const struct order_saga *s, long long id
 /* The limits of one recovery pass (recovery.c reads them from the configuration). */
 struct saga_recovery_limits {
 	long long intent_age_ms; /* an intent older than this is considered abandoned */
-	long long lease_ms;      /* how long a claimed row is reserved for this replica */
+	long long lease_ms;      /* how long a claimed row is reserved for this replica; the pass
+				  * gives back what it has not reached after half of it */
 	long long key_stale_ms;  /* an in-progress idempotency key older than this is forgotten */
+	/* Per-item retry schedule after a failed release. A transient failure (transport,
+	 * timeout, 5xx, breaker open) waits min(backoff_max_ms, backoff_base_ms x 2^attempts),
+	 * jittered to between half and all of it; a permanent one (a 4xx) parks the item and
+	 * retries it every parked_retry_ms. 0 = due again at once (tests). */
+	long long backoff_base_ms;
+	long long backoff_max_ms;
+	long long parked_retry_ms;
 };
 
-/* One recovery pass: claims unsettled rows (abandoned or failed intents, cancelled orders whose
- * stock is not back; safe with any number of replicas), releases each one's reservation in the
- * catalog and settles it (intent deleted, order marked released), stopping at the first release
- * the catalog does not confirm (the rest go back to the next pass); then expires stale
- * idempotency keys. Returns the number of rows settled, or -1 if the database failed. */
-int order_saga_recover(const struct order_saga *s, const struct saga_recovery_limits *lim);
+/* What one pass did (order_saga_recover's *stats, may be NULL). */
+struct saga_recovery_pass {
+	int settled; /* released and settled */
+	int retry;   /* transient failure: rescheduled with backoff */
+	int parked;  /* permanent failure: parked (or still parked) */
+};
+
+/* The backoff before attempt number attempts+1 after a transient failure (see
+ * saga_recovery_limits), before jitter. Pure. */
+long long order_saga_backoff_ms(const struct saga_recovery_limits *lim, int attempts);
+
+/* One recovery pass: claims the unsettled rows that are due (abandoned or failed intents,
+ * cancelled orders whose stock is not back; safe with any number of replicas), releases each
+ * one's reservation in the catalog and settles it (intent deleted, order marked released). A
+ * release that fails reschedules only that row: with backoff when transient, parked when the
+ * catalog refuses it (4xx, logged at warn); the pass goes on with the others. Then expires stale
+ * idempotency keys. Returns the number of rows settled (and *stats), or -1 if the database
+ * failed. */
+int order_saga_recover(const struct order_saga *s, const struct saga_recovery_limits *lim,
+		       struct saga_recovery_pass *stats);
 
 #endif

@@ -6,12 +6,64 @@
 #include <stdbool.h>
 #include <time.h>
 
+#include "common/log.h"
+#include "common/metrics.h"
+#include "order_repo.h"
+
 static struct recovery_config rec_cfg;
 static pthread_t rec_thread;
 static bool rec_started;
 static bool rec_stop;
 static pthread_mutex_t rec_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t rec_cv;
+
+/* The gauges of the last pass (under rec_mu); valid once stats_known. */
+static struct recovery_stats rec_stats;
+static bool stats_known;
+
+/* One pass, then the gauges: the backlog is read after the pass, so what a pass could not
+ * settle (and parked items) shows up at once. */
+static void run_pass(void)
+{
+	struct recovery_stats st;
+
+	(void)order_saga_recover(&rec_cfg.saga, &rec_cfg.limits, NULL);
+	metrics_count("recovery_passes_total", "Recovery passes run by this process", "", 1);
+	if (order_repo_recovery_stats(rec_cfg.saga.pool, rec_cfg.limits.intent_age_ms, &st) !=
+	    DB_OK)
+		return;
+	pthread_mutex_lock(&rec_mu);
+	if (st.parked > rec_stats.parked)
+		log_msg(LOG_WARN, NULL, "recovery: %lld parked item(s) need attention (oldest "
+			"unsettled item %.0f s old)", st.parked, st.oldest_age_s);
+	rec_stats = st;
+	stats_known = true;
+	pthread_mutex_unlock(&rec_mu);
+}
+
+void recovery_metrics(struct buf *out)
+{
+	struct recovery_stats st;
+	bool known;
+
+	pthread_mutex_lock(&rec_mu);
+	st = rec_stats;
+	known = stats_known;
+	pthread_mutex_unlock(&rec_mu);
+	if (!known)
+		return;
+	(void)buf_printf(out,
+			 "# HELP recovery_backlog Unsettled saga items (failed or abandoned intents, "
+			 "cancels whose stock is not back) after the last recovery pass\n"
+			 "# TYPE recovery_backlog gauge\nrecovery_backlog %lld\n"
+			 "# HELP recovery_oldest_item_age_seconds Age of the oldest unsettled item\n"
+			 "# TYPE recovery_oldest_item_age_seconds gauge\n"
+			 "recovery_oldest_item_age_seconds %.3f\n"
+			 "# HELP recovery_parked_items Items parked after a permanent failure (retried "
+			 "every RECOVERY_PARKED_RETRY_MS)\n"
+			 "# TYPE recovery_parked_items gauge\nrecovery_parked_items %lld\n",
+			 st.backlog, st.oldest_age_s, st.parked);
+}
 
 static void *recovery_main(void *arg)
 {
@@ -20,7 +72,7 @@ static void *recovery_main(void *arg)
 
 	(void)arg;
 	for (;;) {
-		(void)order_saga_recover(&rec_cfg.saga, &rec_cfg.limits);
+		run_pass();
 		clock_gettime(CLOCK_MONOTONIC, &deadline);
 		deadline.tv_sec += rec_cfg.interval_ms / 1000;
 		deadline.tv_nsec += (long)(rec_cfg.interval_ms % 1000) * 1000000L;

@@ -187,6 +187,19 @@ START_TEST(test_post_order_with_insufficient_stock_is_409_with_catalog_detail)
 }
 END_TEST
 
+/* The first 422 entry has loc [loc0, field] and the given type. */
+static void assert_int_error(const struct ts_resp *r, const char *loc0, const char *field,
+			     const char *type)
+{
+	const json_t *e = json_array_get(json_object_get(r->json, "detail"), 0);
+	const json_t *loc = json_object_get(e, "loc");
+
+	ck_assert_msg(e != NULL, "no 422 entry: %s", r->body);
+	ck_assert_str_eq(json_string_value(json_array_get(loc, 0)), loc0);
+	ck_assert_str_eq(json_string_value(json_array_get(loc, 1)), field);
+	ck_assert_str_eq(ts_str(e, "type"), type);
+}
+
 START_TEST(test_get_order_200_404_422)
 {
 	long long book = t_create_book(catalog.url, "3.00", 5), id;
@@ -207,15 +220,53 @@ START_TEST(test_get_order_200_404_422)
 	ck_assert_str_eq(ts_str(json_array_get(json_object_get(r.json, "detail"), 0), "input"),
 			 "abc");
 	ts_resp_free(&r);
-	/* An integer that can be no order's id is simply not found (as /books/0 in the catalog). */
+	/* An integer outside order_id's range [1, 2^63-1] is a 422 naming the field and the bound
+	 * (DECISIONS.md "Integers"), whatever the route. */
 	(void)ts_req(&r, "GET", order.url, NULL, "/orders/0");
-	ck_assert_int_eq(r.status, 404);
+	ck_assert_int_eq(r.status, 422);
+	assert_int_error(&r, "path", "order_id", "greater_than_equal");
+	ts_resp_free(&r);
+	(void)ts_req(&r, "GET", order.url, NULL, "/orders/-1");
+	ck_assert_int_eq(r.status, 422);
+	assert_int_error(&r, "path", "order_id", "greater_than_equal");
 	ts_resp_free(&r);
 	(void)ts_req(&r, "GET", order.url, NULL, "/orders/-5/book");
-	ck_assert_int_eq(r.status, 404);
+	ck_assert_int_eq(r.status, 422);
+	ts_resp_free(&r);
+	(void)ts_req(&r, "PATCH", order.url, "{\"status\":\"cancelled\"}", "/orders/0/status");
+	ck_assert_int_eq(r.status, 422);
+	assert_int_error(&r, "path", "order_id", "greater_than_equal");
 	ts_resp_free(&r);
 	(void)ts_req(&r, "GET", order.url, NULL, "/orders/99999999999999999999");
 	ck_assert_int_eq(r.status, 422);
+	assert_int_error(&r, "path", "order_id", "less_than_equal");
+	ts_resp_free(&r);
+	/* Query integers: an overflow is out of range, not clamped to 2^63-1. */
+	(void)ts_req(&r, "GET", order.url, NULL, "/orders?skip=9223372036854775808");
+	ck_assert_int_eq(r.status, 422);
+	assert_int_error(&r, "query", "skip", "less_than_equal");
+	ts_resp_free(&r);
+	(void)ts_req(&r, "GET", order.url, NULL, "/orders?book_id=99999999999999999999");
+	ck_assert_int_eq(r.status, 422);
+	assert_int_error(&r, "query", "book_id", "less_than_equal");
+	ts_resp_free(&r);
+	(void)ts_req(&r, "GET", order.url, NULL, "/orders?skip=9223372036854775807");
+	ck_assert_int_eq(r.status, 200);
+	ts_resp_free(&r);
+	/* Body integers beyond 64 bits: the same rule, the field named. */
+	(void)ts_req(&r, "POST", order.url,
+		     "{\"book_id\": 99999999999999999999, \"customer_name\":\"A\","
+		     "\"customer_email\":\"a@x.org\",\"quantity\":1}",
+		     "/orders");
+	ck_assert_int_eq(r.status, 422);
+	assert_int_error(&r, "body", "book_id", "less_than_equal");
+	ts_resp_free(&r);
+	(void)ts_req(&r, "POST", order.url,
+		     "{\"book_id\":1,\"customer_name\":\"A\",\"customer_email\":\"a@x.org\","
+		     "\"quantity\":-99999999999999999999}",
+		     "/orders");
+	ck_assert_int_eq(r.status, 422);
+	assert_int_error(&r, "body", "quantity", "greater_than_equal");
 	ts_resp_free(&r);
 	(void)ts_req(&r, "DELETE", order.url, NULL, "/orders/%lld", id);
 	ck_assert_int_eq(r.status, 405);

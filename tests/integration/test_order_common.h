@@ -74,6 +74,9 @@ static inline void t_start_order(struct ts_proc *p, const char *db, const char *
 			      "LOG_LEVEL=info",
 			      "HTTP_THREADS=4",
 			      "DB_POOL_SIZE=6",
+			      /* as many slots as threads: these suites never see the bulkhead
+			       * shed (test_order_fault.c covers it) */
+			      "CATALOG_MAX_INFLIGHT=4",
 			      portv,
 			      NULL };
 
@@ -83,7 +86,7 @@ static inline void t_start_order(struct ts_proc *p, const char *db, const char *
 	if (port > 0)
 		(void)snprintf(portv, sizeof portv, "PORT=%d", port);
 	else
-		env[8] = NULL;
+		env[9] = NULL;
 	if (ts_spawn(p, t_env("ORDER_BIN"), env) != 0) {
 		fprintf(stderr, "order-service did not start, see %s\n", p->log_path);
 		ck_abort_msg("order-service did not start");

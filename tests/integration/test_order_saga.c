@@ -542,7 +542,7 @@ END_TEST
 
 START_TEST(test_cancel_with_the_catalog_down_is_finished_by_recovery)
 {
-	struct saga_recovery_limits lim = { 60000, 5000, 60000 };
+	struct saga_recovery_limits lim = { 60000, 5000, 60000, 0, 0, 0 };
 	struct order o;
 	char *v;
 	long long id = placed_order();
@@ -554,13 +554,13 @@ START_TEST(test_cancel_with_the_catalog_down_is_finished_by_recovery)
 	ck_assert_str_eq(v, "false");
 	free(v);
 	/* Recovery while the catalog is still down: nothing settled, the lease given back. */
-	ck_assert_int_eq(order_saga_recover(&saga, &lim), 0);
+	ck_assert_int_eq(order_saga_recover(&saga, &lim, NULL), 0);
 	ck_assert_int_eq(sql_ll("SELECT count(*) FROM orders WHERE id = %lld AND "
 				"recovery_lease IS NULL",
 				id),
 			 1);
 	fk.release_st = CATALOG_OK;
-	ck_assert_int_ge(order_saga_recover(&saga, &lim), 1);
+	ck_assert_int_ge(order_saga_recover(&saga, &lim, NULL), 1);
 	v = sql_str("SELECT stock_released::text FROM orders WHERE id = %lld", id);
 	ck_assert_str_eq(v, "true");
 	free(v);
@@ -569,7 +569,7 @@ END_TEST
 
 START_TEST(test_recovery_undoes_failed_and_abandoned_intents)
 {
-	struct saga_recovery_limits lim = { 60000, 5000, 60000 };
+	struct saga_recovery_limits lim = { 60000, 5000, 60000, 0, 0, 0 };
 	struct order_input in;
 	struct order o;
 	char *detail;
@@ -588,7 +588,7 @@ START_TEST(test_recovery_undoes_failed_and_abandoned_intents)
 	old_id = last_id();
 	fk.release_st = CATALOG_OK;
 	fk.releases = 0;
-	ck_assert_int_ge(order_saga_recover(&saga, &lim), 2);
+	ck_assert_int_ge(order_saga_recover(&saga, &lim, NULL), 2);
 	ck_assert_int_ge(fk.releases, 2);
 	ck_assert_int_eq(sql_ll("SELECT count(*) FROM order_intents WHERE id = %lld", failed_id), 0);
 	ck_assert_int_eq(sql_ll("SELECT count(*) FROM order_intents WHERE id = %lld", old_id), 0);

@@ -218,7 +218,7 @@ END_TEST
 
 START_TEST(test_first_bad_variable_is_reported)
 {
-	static const char *const env[] = { "PORT=0", "HTTP_THREADS=0", NULL };
+	static const char *const env[] = { "PORT=0", "HTTP_THREADS=-1", NULL };
 	struct test_cfg t;
 	char err[256];
 

@@ -80,16 +80,18 @@ START_TEST(test_get_order_with_a_non_integer_id_is_422_naming_the_path_id)
 }
 END_TEST
 
-START_TEST(test_get_order_zero_is_404)
+START_TEST(test_get_order_zero_is_422)
 {
 	struct http_req req;
 	struct http_resp resp = { 0 };
 
+	/* DECISIONS.md "Integers": outside order_id's range [1, 2^63-1] is a 422 naming it. */
 	req_init(&req, "GET", "/orders/{order_id}");
 	req.params[0] = "0";
 	req.nparams = 1;
-	ck_assert_int_eq(order_http_get(&req, &resp), 404);
-	ck_assert_str_eq(json_string_value(json_object_get(resp.body, "detail")), "Order not found");
+	ck_assert_int_eq(order_http_get(&req, &resp), 422);
+	ck_assert_str_eq(detail_loc(&resp, 0), "path");
+	ck_assert_str_eq(detail_loc(&resp, 1), "order_id");
 	resp_clear(&resp);
 }
 END_TEST
@@ -162,7 +164,7 @@ int main(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_get_order_with_a_non_integer_id_is_422_naming_the_path_id);
-	tcase_add_test(tc, test_get_order_zero_is_404);
+	tcase_add_test(tc, test_get_order_zero_is_422);
 	tcase_add_test(tc, test_list_orders_reads_the_query_from_the_request_struct);
 	tcase_add_test(tc, test_create_order_reads_the_idempotency_key_from_the_request_struct);
 	tcase_add_test(tc, test_get_order_with_the_database_down_is_503_with_retry_after);

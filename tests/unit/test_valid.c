@@ -228,6 +228,53 @@ START_TEST(test_query_ll_default_parse_error_and_range)
 }
 END_TEST
 
+/* No silent clamping (DECISIONS.md "Integers"): a number too long for 64 bits is out of range
+ * even when the range ends at LLONG_MAX/LLONG_MIN, and the entry names the field and bound. */
+START_TEST(test_text_ll_never_clamps_overflow)
+{
+	json_t *errors = json_array();
+	long long v = 42;
+
+	ck_assert_int_eq(valid_query_ll("9223372036854775807", "skip", 0, 0, LLONG_MAX, &v, errors),
+			 VALID_OK);
+	ck_assert(v == LLONG_MAX);
+	v = 42;
+	ck_assert_int_eq(valid_query_ll("9223372036854775808", "skip", 0, 0, LLONG_MAX, &v, errors),
+			 VALID_INVALID);
+	ck_assert_int_eq(valid_query_ll("99999999999999999999", "book_id", 0, 1, LLONG_MAX, &v,
+					errors),
+			 VALID_INVALID);
+	ck_assert_int_eq(valid_text_ll("-9223372036854775809", "path", "n", LLONG_MIN, LLONG_MAX,
+				       &v, errors),
+			 VALID_INVALID);
+	ck_assert_int_eq(valid_text_ll("0", "path", "order_id", 1, LLONG_MAX, &v, errors),
+			 VALID_INVALID);
+	ck_assert_int_eq(valid_text_ll("-1", "path", "order_id", 1, LLONG_MAX, &v, errors),
+			 VALID_INVALID);
+	ck_assert_int_eq(valid_text_ll(NULL, "path", "order_id", 1, LLONG_MAX, &v, errors),
+			 VALID_INVALID);
+	ck_assert_int_eq(v, 42); /* never written on failure */
+	ck_assert_int_eq(json_array_size(errors), 6);
+	assert_entry(errors, 0, "less_than_equal", "query", "skip",
+		     "Input should be less than or equal to 9223372036854775807");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(errors, 0), "input")),
+			 "9223372036854775808");
+	assert_entry(errors, 1, "less_than_equal", "query", "book_id",
+		     "Input should be less than or equal to 9223372036854775807");
+	assert_entry(errors, 2, "greater_than_equal", "path", "n",
+		     "Input should be greater than or equal to -9223372036854775808");
+	assert_entry(errors, 3, "greater_than_equal", "path", "order_id",
+		     "Input should be greater than or equal to 1");
+	assert_entry(errors, 4, "greater_than_equal", "path", "order_id",
+		     "Input should be greater than or equal to 1");
+	assert_entry(errors, 5, "int_parsing", "path", "order_id",
+		     "Input should be a valid integer, unable to parse string as an integer");
+	ck_assert_int_eq(valid_text_ll("7", "path", "order_id", 1, LLONG_MAX, &v, errors), VALID_OK);
+	ck_assert_int_eq(v, 7);
+	json_decref(errors);
+}
+END_TEST
+
 START_TEST(test_valid_string_trims_and_copies)
 {
 	json_t *o = obj("{\"title\":\"  Clean Code \\t\\n\", \"nbsp\":\"\\u00a0x\\u3000\"}");
@@ -386,6 +433,7 @@ int main(void)
 	SRunner *sr;
 	int failed;
 
+	tcase_add_test(tc, test_text_ll_never_clamps_overflow);
 	tcase_add_test(tc, test_isbn13_with_good_check_digit_is_kept);
 	tcase_add_test(tc, test_isbn13_with_bad_check_digit_is_rejected);
 	tcase_add_test(tc, test_isbn10_is_converted_to_isbn13);

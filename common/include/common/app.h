@@ -59,6 +59,8 @@ struct app_spec {
 	/* Called at the very end, after the workers stopped and only if init succeeded. May be
 	 * NULL. */
 	void (*cleanup)(struct app *app);
+	/* Appends the service's own samples to /metrics (after the pool's). May be NULL. */
+	void (*metrics)(struct buf *out);
 	const struct app_worker *workers;
 	size_t nworkers;
 	/* Reads BASE_PATH: the public routes are served under that prefix (the catalog). */
@@ -96,16 +98,15 @@ void *app_service(const struct http_req *req);
 int app_db_failure(const struct http_req *req, struct http_resp *resp, enum db_status st);
 #define APP_RETRY_AFTER_S "2"
 
-/* The one path-id parser. Reads path parameter index (named name in the 422) as a decimal
- * integer. Returns 0 with *out in [min, LLONG_MAX]; otherwise the status with resp filled:
- *   an integer below min -> 404 {"detail": not_found} (no such resource can exist);
- *   anything else (not an integer, out of the 64-bit range) -> 422 int_parsing with the input.
- * (DECISIONS.md, "Integers": fault isolation will turn the below-min case into a 422.) */
+/* The one path-id parser (valid_text_ll on the path). Reads path parameter index (named name in
+ * the 422) as a decimal integer. Returns 0 with *out in [min, LLONG_MAX]; otherwise 422 with resp
+ * filled: "int_parsing" with the input for anything that is not an integer, a range entry
+ * ("greater_than_equal" / "less_than_equal") for an integer outside [min, 2^63-1], 0 and
+ * negatives included when min is 1 (DECISIONS.md, "Integers"). */
 int app_path_id(const struct http_req *req, struct http_resp *resp, size_t index,
-		const char *name, long long min, const char *not_found, long long *out);
-/* The same check for handlers that collect every bad field before answering: 0 with *out, 1
- * for an integer below min (the caller answers 404), or -1 with the int_parsing entry appended
- * to errors. */
+		const char *name, long long min, long long *out);
+/* The same check for handlers that collect every bad field before answering: 0 with *out, or
+ * -1 with the entry appended to errors. */
 int app_path_id_collect(const struct http_req *req, size_t index, const char *name,
 			long long min, long long *out, json_t *errors);
 

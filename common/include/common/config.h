@@ -46,7 +46,7 @@ struct cfg_common {
 #define CFG_COMMON_VARS(c) \
 	{ "DATABASE_URL", NULL, CFG_STR, 0, 0, &(c)->database_url, "libpq connection URL; when unset libpq reads PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE" }, \
 	{ "PORT", "8000", CFG_INT, 1, 65535, &(c)->port, "TCP port to listen on" }, \
-	{ "HTTP_THREADS", "4", CFG_INT, 1, 256, &(c)->http_threads, "HTTP worker threads (libmicrohttpd thread pool)" }, \
+	{ "HTTP_THREADS", "4", CFG_INT, 0, 256, &(c)->http_threads, "HTTP worker threads (libmicrohttpd thread pool); 0 = one thread per connection" }, \
 	{ "DB_POOL_SIZE", "4", CFG_INT, 1, 256, &(c)->db_pool_size, "PostgreSQL connections kept open" }, \
 	{ "DB_STATEMENT_TIMEOUT_MS", "5000", CFG_INT, 1, 600000, &(c)->db_statement_timeout_ms, "per-statement timeout in PostgreSQL" }, \
 	{ "DB_POOL_WAIT_MS", "2000", CFG_INT, 1, 600000, &(c)->db_pool_wait_ms, "how long a request waits for a free connection before 503" }, \

@@ -47,8 +47,15 @@ enum valid_field valid_int(const json_t *obj, const char *key, long long min, lo
 int valid_parse_ll(const char *s, long long min, long long max, long long *out);
 /* "true"/"false"/"1"/"0" (any case) -> 0 and *out; else -1. */
 int valid_parse_bool(const char *s, bool *out);
-/* A query parameter: s NULL => *out = def, VALID_ABSENT; bad => appends an error with loc
- * ["query", key] ("int_parsing" or a range type) and returns VALID_INVALID. */
+/* The one integer parser for text inputs (query strings, path parameters): strict syntax as
+ * valid_parse_ll, then the range [min, max]. VALID_OK with *out, or VALID_INVALID with one entry
+ * appended under loc [loc0, key]: "int_parsing" for anything that is not an integer, else
+ * "greater_than_equal" / "less_than_equal" naming the bound. A number too long for 64 bits is an
+ * integer out of range (never clamped to LLONG_MAX and let through). */
+enum valid_field valid_text_ll(const char *s, const char *loc0, const char *key, long long min,
+			       long long max, long long *out, json_t *errors);
+/* A query parameter: s NULL => *out = def, VALID_ABSENT; otherwise valid_text_ll with loc0
+ * "query". */
 enum valid_field valid_query_ll(const char *s, const char *key, long long def, long long min,
 				long long max, long long *out, json_t *errors);
 
