@@ -34,7 +34,7 @@ role_url() {
   auth=${rest%%[/?]*}
   path=${rest#"$auth"}
   query=
-  case $path in *\?*) query=?${path#*\?} ;; esac
+  case $path in *\?*) query="?${path#*\?}" ;; esac
   auth=${auth##*@}
   printf '%s%s@%s/%s%s\n' "$scheme" "$role" "$auth" "$db" "$query"
 }
@@ -51,7 +51,7 @@ db_url() {
   scheme=${url%%://*}://; rest=${url#*://}
   auth=${rest%%[/?]*}
   path=${rest#"$auth"}
-  case $path in *\?*) query=?${path#*\?} ;; esac
+  case $path in *\?*) query="?${path#*\?}" ;; esac
   printf '%s%s/%s%s\n' "$scheme" "$auth" "$2" "$query"
 }
 

@@ -52,7 +52,10 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 DATABASE_URL=$(fresh_db "$DB_NAME") || die "cannot create a test database"
-export DATABASE_URL
+# The cluster runs with the roles of Kubernetes: migrations as the owner, each replica as its
+# service's login role. DATABASE_URL (the owner's) stays for this check's own queries.
+eval "$(db_role_urls "$DB_NAME")" || die "no role URLs for $DB_NAME"
+export DATABASE_URL_OWNER DATABASE_URL_CATALOG DATABASE_URL_ORDERS
 # `up` fails if another program takes the ingress port first: try a few ports.
 for attempt in 1 2 3; do
   CLUSTER_PORT=$(free_port) || die "no free port"
@@ -65,6 +68,11 @@ for attempt in 1 2 3; do
   grep -q 'is in use' "$RUN_TMP/cluster-up.log" || die "scripts/cluster.sh up failed"
 done
 ok "cluster up: 2 catalog + 2 order replicas behind $base"
+# Least privilege as in Kubernetes: the replicas' connections belong to their services' roles only.
+users=$(psql "$DATABASE_URL" -Atc "select string_agg(distinct usename, ',' order by usename) from pg_stat_activity
+  where datname = current_database() and pid <> pg_backend_pid()")
+if [ "$users" = catalog_app,orders_app ]; then ok "replicas connect as catalog_app and orders_app (not the owner)"
+else bad "replicas' database users: '$users', want catalog_app,orders_app"; fi
 cluster status
 
 # 0. The rendered configuration: exactly the routes of the list, no rewrite, the retry policy.
