@@ -294,6 +294,29 @@ START_TEST(test_setup_is_idempotent)
 }
 END_TEST
 
+/* The bundled Kubernetes server creates the same names (k8s/base/postgres.env), and the group
+ * names are the ones role_grants grants to. */
+START_TEST(test_role_names_match_the_bundled_server_setup)
+{
+	static const char *const want[] = { "OWNER_ROLE=" TS_ROLE_OWNER, "CATALOG_GROUP=catalog",
+					    "CATALOG_LOGIN=" TS_ROLE_CATALOG, "ORDERS_GROUP=orders",
+					    "ORDERS_LOGIN=" TS_ROLE_ORDERS };
+	char path[600];
+	char *db = ts_db_create(0);
+	char *v;
+
+	(void)snprintf(path, sizeof path, "%s/../../k8s/base/postgres.env", t_env("MIGRATIONS_DIR"));
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+		ck_assert_msg(ts_system("grep -qx '%s' '%s'", want[i], path) == 0,
+			      "%s lacks the line %s (db/setup/roles.sql uses it)", path, want[i]);
+	v = ts_sql(db, "SELECT string_agg(DISTINCT role_name, ',' ORDER BY role_name) FROM "
+		       "role_grants");
+	ck_assert_str_eq(v, "catalog,orders");
+	free(v);
+	free(db);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ bare server */
 
 static void bare_start(void)
@@ -465,6 +488,7 @@ static Suite *roles_suite(void)
 	tcase_add_test(tc, test_every_table_is_granted_exactly_to_its_service_group);
 	tcase_add_test(tc, test_both_services_work_end_to_end_with_their_own_roles);
 	tcase_add_test(tc, test_setup_is_idempotent);
+	tcase_add_test(tc, test_role_names_match_the_bundled_server_setup);
 	suite_add_tcase(s, tc);
 
 	tcase_add_unchecked_fixture(bare, setup_paths, NULL);
