@@ -15,7 +15,8 @@
 #      zero failed requests, invariant holds again;
 #   4. with every catalog replica gone the edge answers a JSON 502;
 #   5. scripts/cluster.sh down stops every process it started.
-# Uses the ctest PostgreSQL fixture (a fresh database); rate limiting is off for the load.
+# Uses the ctest PostgreSQL fixture (a fresh database set up with the roles: migrations as the owner,
+# replicas as catalog_app / orders_app, asserted); rate limiting is off for the load.
 # Isolation: the cluster folder, the database and the load results are per run (RUN_ID), so runs
 # from other build folders or a second ctest in this one cannot wipe or stop this run's cluster.
 # Cleanup on every exit path (trap): the load generator, `cluster down`, the database.
