@@ -10,7 +10,8 @@
 FROM docker.io/library/debian:bookworm-slim AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends build-essential cmake pkg-config binutils \
-      libmicrohttpd-dev libpq-dev libjansson-dev libcurl4-openssl-dev libcjose-dev libssl-dev check ca-certificates \
+      libmicrohttpd-dev libpq-dev libjansson-dev libcurl4-openssl-dev libcjose-dev libssl-dev \
+      check ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . /src

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # cluster.sh - the Kubernetes deployment in miniature, as processes on loopback (no containers).
 #
-#   scripts/cluster.sh up                 PostgreSQL (private, unless DATABASE_URL is set), migrations,
+#   scripts/cluster.sh up                 PostgreSQL (private, unless DATABASE_URL* is set), migrations,
 #                                         seed, CATALOG_REPLICAS x catalog-service and ORDER_REPLICAS x
 #                                         order-service (default 2 each) on free loopback ports, nginx on
 #                                         127.0.0.1:$CLUSTER_PORT (8080) routing exactly the public routes
@@ -28,11 +28,16 @@
 # Order replicas reach the catalog through a second nginx server on another loopback port (the
 # "catalog Service": every catalog path, reservations included, never published), so the closed
 # perimeter does not break orders. Each replica gets exactly the variables the Kubernetes manifests
-# set (ConfigMap values + DATABASE_URL), with PORT, ADMIN_PORT (its own per process), HOST
+# set (ConfigMap values + its role's DATABASE_URL), with PORT, ADMIN_PORT (its own per process), HOST
 # (127.0.0.1), BASE_PATH (catalog), CATALOG_SERVICE_URL and CATALOG_BASE_PATH (order) adapted.
 # Probes use the admin port.
 # State lives in $CLUSTER_DIR (default .cluster/): pids/, ports/, logs/, nginx.conf, pg/, prometheus/.
-# Environment: CLUSTER_DIR, CLUSTER_PORT, CATALOG_REPLICAS, ORDER_REPLICAS, DATABASE_URL, BUILD_DIR,
+# Database: a private PostgreSQL under $DIR/pg set up by scripts/db-setup.sh (migrations and seed
+# as bookstore_owner, catalog replicas as catalog_app, order replicas as orders_app), or another
+# server's DATABASE_URL_OWNER + DATABASE_URL_CATALOG + DATABASE_URL_ORDERS, or one DATABASE_URL for
+# everything (development only).
+# Environment: CLUSTER_DIR, CLUSTER_PORT, CATALOG_REPLICAS, ORDER_REPLICAS, DATABASE_URL[_OWNER,
+# _CATALOG, _ORDERS], BUILD_DIR,
 # CATALOG_BIN, ORDER_BIN, CLUSTER_LIMIT_RPS (nginx rate limit per client IP, default 1000 with
 # bursts of 5x; 0 disables), CLUSTER_SEED (0 skips seeding), CLUSTER_PROMETHEUS (0: do not start
 # Prometheus), DRAIN_DELAY_S (default 1), READY_TIMEOUT_S (how long a starting replica may take to
@@ -130,7 +135,8 @@ wait_http() { # URL TIMEOUT_S -> 0 once it answers 200
   return 1
 }
 
-database_url() { cat "$DIR/database_url"; }
+# database_url [catalog|order]: the owner's URL (migrations, seed), or the service's own role's.
+database_url() { cat "$DIR/database_url${1:+.$1}"; }
 
 # Ports: ports/SVC-N (API), ports/SVC-N.admin (admin listener: /health, /ready, /metrics),
 # ports/internal (the internal "catalog Service" server of nginx).
@@ -156,7 +162,7 @@ start_replica() { # SVC N
     case $kv in PORT=*|ADMIN_PORT=*|HOST=*|BASE_PATH=*|DATABASE_URL=*|CATALOG_SERVICE_URL=*|CATALOG_BASE_PATH=*|AUTH_JWKS=*) ;;
       *) envs+=("$kv") ;; esac
   done < <(manifest_env "$svc")
-  envs+=("DATABASE_URL=$(database_url)" "HOST=127.0.0.1")
+  envs+=("DATABASE_URL=$(database_url "$svc")" "HOST=127.0.0.1")
   # The edge routes /catalog/... unchanged: the catalog must serve its public API there.
   if [ "$svc" = catalog ]; then envs+=("BASE_PATH=/catalog"); fi
   # Orders: reservations on the internal path at its root, book reads under the catalog's BASE_PATH.
@@ -388,20 +394,27 @@ cmd_up() {
   echo "$CATALOG_REPLICAS" >"$DIR/replicas-catalog"
   echo "$ORDER_REPLICAS" >"$DIR/replicas-order"
 
-  local url base n svc prom_url
-  if [ -n "${DATABASE_URL:-}" ]; then
-    echo "$DATABASE_URL" >"$DIR/database_url"
+  local url base n svc prom_url db_env
+  # Database roles as in Kubernetes: migrations and seed as the owner, each service as its own
+  # login role (DECISIONS "Roles and secrets"). A single DATABASE_URL: everything as that user
+  # (development only).
+  if [ -n "${DATABASE_URL_OWNER:-}" ] && [ -n "${DATABASE_URL_CATALOG:-}" ] && [ -n "${DATABASE_URL_ORDERS:-}" ]; then
     rm -f "$DIR/pg-owned"
+  elif [ -n "${DATABASE_URL:-}" ]; then
+    DATABASE_URL_OWNER=$DATABASE_URL DATABASE_URL_CATALOG=$DATABASE_URL DATABASE_URL_ORDERS=$DATABASE_URL
+    rm -f "$DIR/pg-owned"
+    log "single DATABASE_URL: every process runs as its user (development only)"
   else
     base=$("$ROOT/scripts/pg.sh" start "$DIR/pg")
     touch "$DIR/pg-owned"
-    if [ "$(psql "$base" -Atc "select 1 from pg_database where datname = 'bookstore'")" != 1 ]; then
-      psql "$base" -qc "create database bookstore" >/dev/null
-    fi
-    echo "${base%/*}/bookstore" >"$DIR/database_url"
+    db_env=$("$ROOT/scripts/db-setup.sh" database "$base" bookstore) || die "database setup failed"
+    eval "$db_env"
   fi
+  echo "$DATABASE_URL_OWNER" >"$DIR/database_url"
+  echo "$DATABASE_URL_CATALOG" >"$DIR/database_url.catalog"
+  echo "$DATABASE_URL_ORDERS" >"$DIR/database_url.order"
   url=$(database_url)
-  log "database $url"
+  log "database $url (catalog: $(database_url catalog), orders: $(database_url order))"
   env -i PATH="$PATH" DATABASE_URL="$url" MIGRATIONS_DIR="$ROOT/db/migrations" "$CATALOG_BIN" --migrate \
     >>"$DIR/logs/migrate.log" 2>&1 || { tail -5 "$DIR/logs/migrate.log" >&2; die "migration failed"; }
   if [ "${CLUSTER_SEED:-1}" != 0 ] && [ -f "$SEED_FILE" ] &&

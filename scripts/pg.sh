@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # pg.sh start|stop|url DIR [PORT] - a private PostgreSQL server kept under DIR (data, socket, log).
-# As root it runs the server as the `postgres` user (PostgreSQL refuses root). Prints nothing on
-# success except for `url`; the URL is also written to DIR/url. Picks a free port when none given.
+# As root it runs the server as the `postgres` user (PostgreSQL refuses root). `start` and `url`
+# print the superuser's URL (also written to DIR/url); `stop` prints nothing. Picks a free port
+# when none given. Loopback connections are trusted (no passwords). On the first start (a fresh
+# data folder) it creates the bookstore's roles once for the server (scripts/db-setup.sh roles:
+# bookstore_owner, groups catalog/orders, logins catalog_app/orders_app); PG_SETUP_ROLES=0 leaves
+# the server bare. Databases: scripts/db-setup.sh database URL NAME.
 set -euo pipefail
 cmd=${1:?usage: pg.sh start|stop|url DIR [PORT]}
 dir=${2:?usage: pg.sh start|stop|url DIR [PORT]}
@@ -40,7 +44,9 @@ start)
   else
     mkdir -p "$dir"
   fi
+  fresh=0
   if [ ! -f "$dir/data/PG_VERSION" ]; then
+    fresh=1
     as_pg "$bindir/initdb" -D "$dir/data" -U bookstore --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
       || { cat "$dir/initdb.log" >&2; exit 1; }
   fi
@@ -55,7 +61,12 @@ start)
     fi
     attempt=$((attempt + 1)); port=$(free_port)
   done
-  echo "postgresql://bookstore@127.0.0.1:$port/postgres" > "$dir/url.tmp" && mv "$dir/url.tmp" "$dir/url"
+  echo "postgresql://bookstore@127.0.0.1:$port/postgres" > "$dir/url.tmp"
+  if [ "$fresh" = 1 ] && [ "${PG_SETUP_ROLES:-1}" != 0 ]; then
+    "$(dirname "${BASH_SOURCE[0]}")/db-setup.sh" roles "$(cat "$dir/url.tmp")" \
+      || { echo "pg.sh: creating the roles failed" >&2; exit 1; }
+  fi
+  mv "$dir/url.tmp" "$dir/url"
   echo "$port" > "$dir/port"
   cat "$dir/url"
   ;;

@@ -11,6 +11,14 @@
 # both daemons by PID (SIGTERM, graceful) and the private PostgreSQL; once stopping has begun,
 # further signals are ignored so the cleanup always completes.
 #
+# Database roles (DECISIONS "Roles and secrets", db/README.md): with the private PostgreSQL,
+# scripts/db-setup.sh creates the roles (once per server) and the database `bookstore`; the
+# migrations and the seed run as the owner bookstore_owner, catalog-service as catalog_app and
+# order-service as orders_app (members of the NOLOGIN groups catalog and orders that the migrations
+# grant to). DATABASE_URL_OWNER + DATABASE_URL_CATALOG + DATABASE_URL_ORDERS (all three) use another
+# server set up the same way. A single DATABASE_URL runs everything as that one user (development
+# only: no least privilege; the migrations then skip the grants of roles that do not exist).
+#
 # Environment: DATABASE_URL (use this database instead of the private one), CATALOG_PORT,
 # ORDER_PORT, CATALOG_ADMIN_PORT, ORDER_ADMIN_PORT, HOST, SEED=0 (skip seeding), BUILD_DIR (default
 # build), RUN_DIR (state folder, default .run), CATALOG_BIN and ORDER_BIN (both set: use these
@@ -105,28 +113,35 @@ for p in "$catalog_port" "$order_port" "$catalog_admin_port" "$order_admin_port"
   port_busy "$p" && die "port $p on 127.0.0.1 is in use; set CATALOG_PORT/ORDER_PORT/CATALOG_ADMIN_PORT/ORDER_ADMIN_PORT"
 done
 
-if [ -z "${DATABASE_URL:-}" ]; then
+if [ -n "${DATABASE_URL_OWNER:-}" ] && [ -n "${DATABASE_URL_CATALOG:-}" ] && [ -n "${DATABASE_URL_ORDERS:-}" ]; then
+  db_mode="one role per process (DATABASE_URL_OWNER/_CATALOG/_ORDERS)"
+elif [ -n "${DATABASE_URL:-}" ]; then
+  db_mode="single user DATABASE_URL (development only: no least privilege)"
+  DATABASE_URL_OWNER=$DATABASE_URL DATABASE_URL_CATALOG=$DATABASE_URL DATABASE_URL_ORDERS=$DATABASE_URL
+else
   say "starting a private PostgreSQL under $pg_dir"
   started_pg=1 # before the start: a signal during it must still stop the server
   admin_url=$(scripts/pg.sh start "$pg_dir")
-  if [ "$(psql "$admin_url" -tAc "SELECT 1 FROM pg_database WHERE datname = 'bookstore'")" != 1 ]; then
-    psql "$admin_url" -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE bookstore" >/dev/null
-  fi
-  DATABASE_URL=${admin_url%/*}/bookstore
+  # Roles once per server, the database owned by bookstore_owner; prints DATABASE_URL_* lines.
+  db_env=$(scripts/db-setup.sh database "$admin_url" bookstore) || die "database setup failed"
+  eval "$db_env"
+  db_mode="one role per process (private PostgreSQL)"
 fi
-export DATABASE_URL
+# Each process gets its own DATABASE_URL below; none inherits another role's URL.
+unset DATABASE_URL
+export -n DATABASE_URL_OWNER DATABASE_URL_CATALOG DATABASE_URL_ORDERS
 export MIGRATIONS_DIR=${MIGRATIONS_DIR:-$repo/db/migrations}
 
-say "migrating ($MIGRATIONS_DIR)"
-if ! "$catalog_bin" --migrate >"$run_dir/migrate.log" 2>&1; then
+say "migrating ($MIGRATIONS_DIR) as the owner"
+if ! DATABASE_URL=$DATABASE_URL_OWNER "$catalog_bin" --migrate >"$run_dir/migrate.log" 2>&1; then
   cat "$run_dir/migrate.log" >&2
   die "migration failed"
 fi
 
 if [ "${SEED:-1}" = 1 ]; then
-  if [ "$(psql "$DATABASE_URL" -tAc "SELECT EXISTS (SELECT 1 FROM books)")" = f ]; then
+  if [ "$(psql "$DATABASE_URL_OWNER" -tAc "SELECT EXISTS (SELECT 1 FROM books)")" = f ]; then
     say "seeding db/seed/books.sql"
-    psql "$DATABASE_URL" -q -v ON_ERROR_STOP=1 -f db/seed/books.sql >/dev/null
+    psql "$DATABASE_URL_OWNER" -q -v ON_ERROR_STOP=1 -f db/seed/books.sql >/dev/null
   fi
 fi
 
@@ -135,13 +150,13 @@ order_url=http://127.0.0.1:$order_port
 
 say "starting catalog-service on $catalog_url"
 # setsid: the daemons get Ctrl-C from this script (SIGTERM, in order), not from the terminal.
-PORT=$catalog_port ADMIN_PORT=$catalog_admin_port setsid "$catalog_bin" &
+DATABASE_URL=$DATABASE_URL_CATALOG PORT=$catalog_port ADMIN_PORT=$catalog_admin_port setsid "$catalog_bin" &
 catalog_pid=$!
 wait_health catalog-service "$catalog_pid" "$catalog_url"
 
 say "starting order-service on $order_url"
 # A catalog under BASE_PATH: the order service reads books there (CATALOG_BASE_PATH).
-PORT=$order_port ADMIN_PORT=$order_admin_port CATALOG_SERVICE_URL=$catalog_url CATALOG_BASE_PATH=${BASE_PATH:-} \
+DATABASE_URL=$DATABASE_URL_ORDERS PORT=$order_port ADMIN_PORT=$order_admin_port CATALOG_SERVICE_URL=$catalog_url CATALOG_BASE_PATH=${BASE_PATH:-} \
   setsid "$order_bin" &
 order_pid=$!
 wait_health order-service "$order_pid" "$order_url"
@@ -152,7 +167,9 @@ cat <<EOF
                    admin http://$HOST:$catalog_admin_port  (/health /ready /metrics)
   order-service    $order_url   (pid $order_pid; OpenAPI: $order_url/openapi.json)
                    admin http://$HOST:$order_admin_port  (/health /ready /metrics)
-  database         $DATABASE_URL
+  database         $db_mode
+                   catalog-service: $DATABASE_URL_CATALOG
+                   order-service:   $DATABASE_URL_ORDERS
 
   Try (ids captured with jq, so the calls work on every run):
     curl -s '$catalog_url${BASE_PATH:-}/books?limit=3' | jq .

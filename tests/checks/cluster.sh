@@ -15,7 +15,8 @@
 #      zero failed requests, invariant holds again;
 #   4. with every catalog replica gone the edge answers a JSON 502;
 #   5. scripts/cluster.sh down stops every process it started.
-# Uses the ctest PostgreSQL fixture (a fresh database); rate limiting is off for the load.
+# Uses the ctest PostgreSQL fixture (a fresh database set up with the roles: migrations as the owner,
+# replicas as catalog_app / orders_app, asserted); rate limiting is off for the load.
 # Isolation: the cluster folder, the database and the load results are per run (RUN_ID), so runs
 # from other build folders or a second ctest in this one cannot wipe or stop this run's cluster.
 # Cleanup on every exit path (trap): the load generator, `cluster down`, the database.
@@ -52,7 +53,10 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 DATABASE_URL=$(fresh_db "$DB_NAME") || die "cannot create a test database"
-export DATABASE_URL
+# The cluster runs with the roles of Kubernetes: migrations as the owner, each replica as its
+# service's login role. DATABASE_URL (the owner's) stays for this check's own queries.
+eval "$(db_role_urls "$DB_NAME")" || die "no role URLs for $DB_NAME"
+export DATABASE_URL_OWNER DATABASE_URL_CATALOG DATABASE_URL_ORDERS
 # `up` fails if another program takes the ingress port first: try a few ports.
 for attempt in 1 2 3; do
   CLUSTER_PORT=$(free_port) || die "no free port"
@@ -65,6 +69,11 @@ for attempt in 1 2 3; do
   grep -q 'is in use' "$RUN_TMP/cluster-up.log" || die "scripts/cluster.sh up failed"
 done
 ok "cluster up: 2 catalog + 2 order replicas behind $base"
+# Least privilege as in Kubernetes: the replicas' connections belong to their services' roles only.
+users=$(psql "$DATABASE_URL" -Atc "select string_agg(distinct usename, ',' order by usename) from pg_stat_activity
+  where datname = current_database() and pid <> pg_backend_pid()")
+if [ "$users" = catalog_app,orders_app ]; then ok "replicas connect as catalog_app and orders_app (not the owner)"
+else bad "replicas' database users: '$users', want catalog_app,orders_app"; fi
 cluster status
 
 # 0. The rendered configuration: exactly the routes of the list, no rewrite, the retry policy.

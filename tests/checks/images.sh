@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # images.sh - build both container images with podman and prove them:
 #   - size <= IMAGE_MAX_BYTES (30 MB), numeric non-root user, EXPOSE 8000, no shell inside;
-#   - on a fresh database (the ctest PostgreSQL fixture): the migration container (catalog image,
-#     `--migrate`) runs, concurrently with the order image's, and again (idempotent);
+#   - on a fresh database (the ctest PostgreSQL fixture, set up with the roles: scripts/db-setup.sh):
+#     the migration container (catalog image, `--migrate`, as the owner bookstore_owner) runs,
+#     concurrently with the order image's, and again (idempotent);
 #   - one container per service, --network host on free ports, read-only root filesystem, all
-#     capabilities dropped, with the environment k8s/base/{catalog,orders}.env + the Secrets' DATABASE_URL give;
+#     capabilities dropped, with the environment k8s/base/{catalog,orders}.env + the Secrets' DATABASE_URL give
+#     (each service as its own login role, catalog_app / orders_app, as in Kubernetes);
 #   - start -> /ready 200 time measured; tests/smoke.sh passes against the containers;
 #   - `podman stop` (SIGTERM to PID 1) ends each container with status 0;
 #   - the Kubernetes pod specs themselves (rendered k8s/: init container `--migrate`, env from the
-#     ConfigMap and Secret, securityContext) run under `podman kube play` (host network, 1 replica
-#     each): migrations applied, both ready, processes have no capabilities, the smoke story passes.
+#     ConfigMap and the Secrets bookstore-db-owner/-catalog/-orders, securityContext) run under
+#     `podman kube play` (host network, 1 replica each): migrations applied by the owner, both
+#     ready and connected as their own roles, no capabilities, the smoke story passes.
 # Figures are printed and written to $BUILD_DIR/image-figures.txt (used in README).
 # Without podman this FAILS (it does not pass silently): install podman runc debootstrap catatonit.
 #
@@ -38,7 +41,8 @@ KUBE_READY_TIMEOUT_S=${KUBE_READY_TIMEOUT_S:-240}
 
 names=()
 bg_pids=()
-KP_CAT=catalog-service-$RUN_ID KP_ORD=order-service-$RUN_ID KP_SECRET=bookstore-db-$RUN_ID KP_VOL=tmp-$RUN_ID
+KP_CAT=catalog-service-$RUN_ID KP_ORD=order-service-$RUN_ID KP_VOL=tmp-$RUN_ID
+KP_SECRETS=() # podman secrets created for kube play (one per external Secret, named <name>-RUN_ID)
 KP_PODS=("$KP_CAT-pod-0" "$KP_ORD-pod-0")
 play=$RUN_TMP/kube-play.yaml
 cleanup() {
@@ -50,7 +54,7 @@ cleanup() {
   for n in "${KP_PODS[@]}"; do
     if podman pod exists "$n" 2>/dev/null; then podman pod rm -f -t 2 "$n" >/dev/null 2>&1 || true; fi
   done
-  podman secret rm "$KP_SECRET" >/dev/null 2>&1 || true
+  for n in "${KP_SECRETS[@]}"; do podman secret rm "$n" >/dev/null 2>&1 || true; done
   podman volume rm -f "$KP_VOL" >/dev/null 2>&1 || true
   podman rmi "$CAT_IMG" "$ORD_IMG" >/dev/null 2>&1 || true # removes the per-run tags; $TAG stays
   drop_db "$DB_IMAGES"
@@ -113,6 +117,8 @@ done
 
 # 3. Database and migrations (both images at once: advisory lock; then again: idempotent).
 db_url=$(fresh_db "$DB_IMAGES") || die "cannot create a test database"
+eval "$(db_role_urls "$DB_IMAGES")" || die "no role URLs for $DB_IMAGES"
+svc_db_url() { if [ "$1" = catalog ]; then echo "$DATABASE_URL_CATALOG"; else echo "$DATABASE_URL_ORDERS"; fi; }
 run_migrate() { # IMAGE NAME
   podman run --rm --network host --read-only --cap-drop ALL --security-opt no-new-privileges \
     --name "$2" -e DATABASE_URL="$db_url" "$1" --migrate >"$RUN_TMP/$2.log" 2>&1
@@ -147,7 +153,7 @@ start_container() { # SVC IMAGE PORT NAME [extra -e ...]
   # Host network: each container needs its own admin port (the default 9000 would collide).
   podman run -d --network host --read-only --cap-drop ALL --security-opt no-new-privileges \
     --name "$name" "${envs[@]}" -e PORT="$port" -e ADMIN_PORT="$(free_port)" \
-    -e DATABASE_URL="$db_url" "$@" "$img" >/dev/null
+    -e DATABASE_URL="$(svc_db_url "$svc")" "$@" "$img" >/dev/null
 }
 cat_port=$(free_port); ord_port=$(free_port)
 while [ "$ord_port" = "$cat_port" ]; do ord_port=$(free_port); done
@@ -179,6 +185,10 @@ rss() { # NAME -> VmRSS of the container's PID 1 in KiB
   pid=$(podman inspect --format '{{.State.Pid}}' "$1" 2>/dev/null) || return 0
   awk '/^VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null
 }
+users=$(psql "$db_url" -Atc "select string_agg(distinct usename, ',' order by usename) from pg_stat_activity
+  where datname = current_database() and pid <> pg_backend_pid()")
+if [ "$users" = catalog_app,orders_app ]; then ok "the containers connect as catalog_app and orders_app"
+else bad "the containers' database users are '$users', want catalog_app,orders_app"; fi
 echo "RSS idle: catalog $(rss "$cat_name") KiB, order $(rss "$ord_name") KiB" | tee -a "$RUN_TMP/figures.txt"
 
 # 5. The smoke story against the containers.
@@ -202,7 +212,8 @@ done
 
 # 7. The manifests' pod specs under `podman kube play`. Names are per run (Deployments
 # catalog-service-$RUN_ID / order-service-$RUN_ID -> pods <name>-pod-0, containers
-# <pod>-<container>; secret bookstore-db-$RUN_ID; volume tmp-$RUN_ID); see kube-play-local.mjs.
+# <pod>-<container>; secrets bookstore-db-{owner,catalog,orders}-$RUN_ID and
+# bookstore-internal-token-$RUN_ID; volume tmp-$RUN_ID); see kube-play-local.mjs.
 kube_diag() {
   local p
   for p in "${KP_PODS[@]}"; do
@@ -213,22 +224,30 @@ kube_diag() {
   cat "$RUN_TMP/kube-play.log"
 }
 kube_play() {
-  local kp_db kc ko rendered=$RUN_TMP/k8s-rendered.yaml secret=$RUN_TMP/kube-play-secret.json n pid capeff
+  local kp_db kc ko rendered=$RUN_TMP/k8s-rendered.yaml secret_dir=$RUN_TMP/kube-play-secrets n pid capeff f users
   ensure_k8s_tools || { bad "kube play: npm tools unavailable"; return; }
   command -v catatonit >/dev/null || [ -x /usr/libexec/podman/catatonit ] \
     || { bad "kube play needs catatonit (podman's pause binary): apt-get install catatonit"; return; }
   kp_db=$(fresh_db "$DB_KUBEPLAY") || { bad "kube play: no database"; return; }
+  # The Secrets bookstore-db-catalog/-orders hold the login roles' URLs, bookstore-db-owner the owner's.
+  export KUBE_PLAY_DATABASE_URL_CATALOG KUBE_PLAY_DATABASE_URL_ORDERS
+  KUBE_PLAY_DATABASE_URL_CATALOG=$(eval "$(db_role_urls "$DB_KUBEPLAY")"; echo "$DATABASE_URL_CATALOG")
+  KUBE_PLAY_DATABASE_URL_ORDERS=$(eval "$(db_role_urls "$DB_KUBEPLAY")"; echo "$DATABASE_URL_ORDERS")
   kc=$(free_port); ko=$(free_port)
   while [ "$ko" = "$kc" ]; do ko=$(free_port); done
   # Both pods share the host network: distinct admin ports (ADMIN_PORT in their ConfigMaps).
   export KUBE_PLAY_ADMIN_PORTS
   KUBE_PLAY_ADMIN_PORTS="$(free_port),$(free_port)"
   if ! node "$SOURCE_DIR/tests/k8s/check.mjs" --dir "$SOURCE_DIR/k8s" --render-only --render "$rendered" ||
-    ! node "$SOURCE_DIR/tests/k8s/kube-play-local.mjs" "$rendered" "$play" "$secret" "$kp_db" "$kc" "$ko" \
+    ! node "$SOURCE_DIR/tests/k8s/kube-play-local.mjs" "$rendered" "$play" "$secret_dir" "$kp_db" "$kc" "$ko" \
       "$RUN_ID" "$RUN_TAG"; then
     bad "kube play: rendering failed"; return
   fi
-  podman secret create "$KP_SECRET" "$secret" >/dev/null || { bad "kube play: podman secret create failed"; return; }
+  for f in "$secret_dir"/*.json; do
+    n=$(basename "$f" .json)
+    podman secret create "$n" "$f" >/dev/null || { bad "kube play: podman secret create $n failed"; return; }
+    KP_SECRETS+=("$n")
+  done
   if ! podman kube play "$play" >"$RUN_TMP/kube-play.log" 2>&1; then
     cat "$RUN_TMP/kube-play.log"; bad "podman kube play of the k8s/ Deployments failed"; return
   fi
@@ -237,9 +256,13 @@ kube_play() {
   else
     kube_diag; bad "kube play: pods not ready within ${KUBE_READY_TIMEOUT_S} s"; return
   fi
-  if [ "$(psql "$kp_db" -Atc "select count(*) > 0 from schema_migrations" 2>/dev/null)" = t ]; then
-    ok "kube play: the migrate init container applied the migrations"
-  else bad "kube play: no migrations recorded (init container did not run?)"; fi
+  if [ "$(psql "$kp_db" -Atc "select count(*) > 0 and (select tableowner from pg_tables where tablename = 'books') = 'bookstore_owner' from schema_migrations" 2>/dev/null)" = t ]; then
+    ok "kube play: the migrate init container applied the migrations as the owner"
+  else bad "kube play: no migrations recorded, or not by bookstore_owner (init container did not run?)"; fi
+  users=$(psql "$kp_db" -Atc "select string_agg(distinct usename, ',' order by usename) from pg_stat_activity
+    where datname = current_database() and pid <> pg_backend_pid()")
+  if [ "$users" = catalog_app,orders_app ]; then ok "kube play: the pods connect as catalog_app and orders_app (Secrets bookstore-db-catalog/-orders)"
+  else bad "kube play: the pods' database users are '$users', want catalog_app,orders_app"; fi
   for n in "$KP_CAT-pod-0-catalog-service" "$KP_ORD-pod-0-order-service"; do
     pid=$(podman inspect --format '{{.State.Pid}}' "$n" 2>/dev/null)
     capeff=$(awk '/^CapEff/ {print $2}' "/proc/$pid/status" 2>/dev/null)

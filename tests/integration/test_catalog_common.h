@@ -45,14 +45,17 @@ static inline long long c_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Spawns catalog-service on db with extra "K=V" settings (NULL-terminated, may be NULL). */
+/* Spawns catalog-service on db (a ts_db_create URL) with extra "K=V" settings (NULL-terminated,
+ * may be NULL). It connects as the catalog's login role, as deployed (least privilege). */
 static inline void c_start(struct ts_proc *p, const char *db, const char *const *extra)
 {
 	char dburl[512];
 	const char *env[16];
 	size_t n = 0;
+	char *role_url = ts_db_url_as(db, TS_ROLE_CATALOG);
 
-	(void)snprintf(dburl, sizeof dburl, "DATABASE_URL=%s", db);
+	(void)snprintf(dburl, sizeof dburl, "DATABASE_URL=%s", role_url);
+	free(role_url);
 	env[n++] = dburl;
 	env[n++] = "LOG_LEVEL=info";
 	env[n++] = "HTTP_THREADS=8";

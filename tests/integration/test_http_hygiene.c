@@ -546,8 +546,10 @@ static void start_order_service(struct ts_proc *p)
 	char dburl[512], cat[128];
 	const char *env[] = { dburl, cat, "LOG_LEVEL=info", "HTTP_THREADS=4", "DB_POOL_SIZE=2",
 			      NULL };
+	char *role_url = ts_db_url_as(c_db, TS_ROLE_ORDERS); /* as deployed */
 
-	snprintf(dburl, sizeof(dburl), "DATABASE_URL=%s", c_db);
+	snprintf(dburl, sizeof(dburl), "DATABASE_URL=%s", role_url);
+	free(role_url);
 	snprintf(cat, sizeof(cat), "CATALOG_SERVICE_URL=%s", c_svc.url);
 	ck_assert_msg(ts_spawn(p, c_env("ORDER_BIN"), env) == 0, "order-service did not start, see %s",
 		      p->log_path);

@@ -826,12 +826,17 @@ START_TEST(test_orders_against_a_catalog_with_a_base_path)
 {
 	struct ts_proc cat = { 0 }, ord = { 0 };
 	struct ts_resp r = { 0 };
-	char dburl[512], caturl[160], body[256];
-	const char *cenv[] = { dburl, "BASE_PATH=/catalog", "LOG_LEVEL=warn", NULL };
-	const char *oenv[] = { dburl, caturl, "CATALOG_BASE_PATH=/catalog", "LOG_LEVEL=warn", NULL };
+	char cdb[512], odb[512], caturl[160], body[256], *u;
+	const char *cenv[] = { cdb, "BASE_PATH=/catalog", "LOG_LEVEL=warn", NULL };
+	const char *oenv[] = { odb, caturl, "CATALOG_BASE_PATH=/catalog", "LOG_LEVEL=warn", NULL };
 	long long book, id;
 
-	(void)snprintf(dburl, sizeof dburl, "DATABASE_URL=%s", db);
+	u = ts_db_url_as(db, TS_ROLE_CATALOG);
+	(void)snprintf(cdb, sizeof cdb, "DATABASE_URL=%s", u);
+	free(u);
+	u = ts_db_url_as(db, TS_ROLE_ORDERS);
+	(void)snprintf(odb, sizeof odb, "DATABASE_URL=%s", u);
+	free(u);
 	ck_assert_int_eq(ts_spawn(&cat, t_env("CATALOG_BIN"), cenv), 0);
 	(void)snprintf(caturl, sizeof caturl, "CATALOG_SERVICE_URL=%s", cat.url);
 	ck_assert_int_eq(ts_spawn(&ord, t_env("ORDER_BIN"), oenv), 0);

@@ -45,13 +45,16 @@ static inline void t_sleep_ms(long ms)
 	(void)nanosleep(&ts, NULL);
 }
 
-/* Starts a catalog-service on db; port 0 = a free one. Aborts the test on failure. */
+/* Starts a catalog-service on db (as the catalog's login role); port 0 = a free one. Aborts the
+ * test on failure. */
 static inline void t_start_catalog(struct ts_proc *p, const char *db, int port)
 {
 	char dburl[512], portv[32];
 	const char *env[] = { dburl, "LOG_LEVEL=info", "HTTP_THREADS=4", portv, NULL };
+	char *role_url = ts_db_url_as(db, TS_ROLE_CATALOG);
 
-	(void)snprintf(dburl, sizeof dburl, "DATABASE_URL=%s", db);
+	(void)snprintf(dburl, sizeof dburl, "DATABASE_URL=%s", role_url);
+	free(role_url);
 	if (port > 0)
 		(void)snprintf(portv, sizeof portv, "PORT=%d", port);
 	else
@@ -62,7 +65,8 @@ static inline void t_start_catalog(struct ts_proc *p, const char *db, int port)
 	}
 }
 
-/* Starts an order-service on db talking to catalog_url; port 0 = a free one. */
+/* Starts an order-service on db (as the order service's login role) talking to catalog_url;
+ * port 0 = a free one. */
 static inline void t_start_order(struct ts_proc *p, const char *db, const char *catalog_url, int port)
 {
 	char dburl[512], cat[128], portv[32], timeout[48];
@@ -79,8 +83,10 @@ static inline void t_start_order(struct ts_proc *p, const char *db, const char *
 			      "CATALOG_MAX_INFLIGHT=4",
 			      portv,
 			      NULL };
+	char *role_url = ts_db_url_as(db, TS_ROLE_ORDERS);
 
-	(void)snprintf(dburl, sizeof dburl, "DATABASE_URL=%s", db);
+	(void)snprintf(dburl, sizeof dburl, "DATABASE_URL=%s", role_url);
+	free(role_url);
 	(void)snprintf(cat, sizeof cat, "CATALOG_SERVICE_URL=%s/", catalog_url);
 	(void)snprintf(timeout, sizeof timeout, "CATALOG_TIMEOUT_MS=%d", t_catalog_timeout_ms);
 	if (port > 0)

@@ -39,8 +39,11 @@ static void start_order(const char *const *extra)
 				"DB_POOL_SIZE=10",
 				NULL };
 	size_t n = 10, i;
+	char *role_url;
 
-	(void)snprintf(dburl, sizeof dburl, "DATABASE_URL=%s", db);
+	role_url = ts_db_url_as(db, TS_ROLE_ORDERS); /* as deployed: the order service's role */
+	(void)snprintf(dburl, sizeof dburl, "DATABASE_URL=%s", role_url);
+	free(role_url);
 	(void)snprintf(cat, sizeof cat, "CATALOG_SERVICE_URL=%s/", catalog.url);
 	(void)snprintf(timeout, sizeof timeout, "CATALOG_TIMEOUT_MS=%d", T_TIMEOUT_MS);
 	for (i = 0; extra != NULL && extra[i] != NULL && n < 39; i++)

@@ -113,14 +113,17 @@ static void teardown_db(void)
 static void setup(void)
 {
 	struct db_pool_config pc = { 0 };
+	char *role_url = ts_db_url_as(db_url, TS_ROLE_ORDERS);
 
-	pc.conninfo = db_url;
+	/* The saga runs as the order service's login role, as deployed. */
+	pc.conninfo = role_url;
 	pc.app_name = "test-order-saga";
 	pc.size = 2;
 	pc.statement_timeout_ms = 5000;
 	pc.wait_ms = 2000;
 	order_repo_stmts(&pc.stmts, &pc.nstmts);
 	pool = db_pool_create(&pc);
+	free(role_url);
 	ck_assert_ptr_nonnull(pool);
 	memset(&fk, 0, sizeof fk);
 	fk.reserve_st = CATALOG_OK;

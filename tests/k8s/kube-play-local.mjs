@@ -12,21 +12,25 @@
 //     (the smoke story calls the catalog at its root, as with `make run`);
 //   - images localhost/bookstore/<service>:<IMAGE_TAG> (podman's name for local builds), whatever
 //     registry the manifests name;
-//   - every Secret reference (bookstore-db-owner/-catalog/-orders, bookstore-internal-token) points
-//     at one podman secret, written separately as the flat JSON map of base64 values that
-//     `podman secret create` + kube play (4.3) expect: DATABASE_URL = the test database (one role
-//     for all, as a single user-supplied DATABASE_URL does in development), INTERNAL_API_TOKEN[_PREVIOUS];
+//   - every external Secret the pods reference gets a podman secret of the same name (+ RUN_ID),
+//     written to SECRET_DIR/<podman secret name>.json as the flat JSON map of base64 values that
+//     `podman secret create` + kube play (4.3) expect: bookstore-db-owner's DATABASE_URL = the
+//     owner's URL of the test database (the migrate init containers), bookstore-db-catalog's and
+//     bookstore-db-orders's = the login roles' URLs ($KUBE_PLAY_DATABASE_URL_CATALOG,
+//     $KUBE_PLAY_DATABASE_URL_ORDERS; without them the owner's URL, as a single user-supplied
+//     DATABASE_URL does in development), bookstore-internal-token's INTERNAL_API_TOKEN[_PREVIOUS];
+//     a reference to any other Secret fails;
 //   - names made unique per test run (RUN_ID), since podman names are machine-global and several
-//     runs may share the machine: Deployments <name>-RUN_ID (pods <name>-RUN_ID-pod-0), the Secret
-//     bookstore-db-RUN_ID, volumes <name>-RUN_ID; images use the per-run tag IMAGE_TAG.
-// node kube-play-local.mjs RENDERED.yaml OUT.yaml SECRET.json DATABASE_URL CATALOG_PORT ORDER_PORT
-//                           [RUN_ID [IMAGE_TAG]]
+//     runs may share the machine: Deployments <name>-RUN_ID (pods <name>-RUN_ID-pod-0), Secrets
+//     <name>-RUN_ID, volumes <name>-RUN_ID; images use the per-run tag IMAGE_TAG.
+// node kube-play-local.mjs RENDERED.yaml OUT.yaml SECRET_DIR OWNER_DATABASE_URL CATALOG_PORT
+//                           ORDER_PORT [RUN_ID [IMAGE_TAG]]
 import fs from 'node:fs';
 import net from 'node:net';
 import crypto from 'node:crypto';
 import YAML from 'yaml';
 
-const [input, out, secretOut, dbUrl, catPort, ordPort, runId = '', imageTag = ''] = process.argv.slice(2);
+const [input, out, secretDir, dbUrl, catPort, ordPort, runId = '', imageTag = ''] = process.argv.slice(2);
 const sfx = (name) => (runId ? `${name}-${runId}` : name);
 const ports = { 'catalog-service': catPort, 'order-service': ordPort };
 const freePort = () => new Promise((resolve, reject) => {
@@ -45,6 +49,7 @@ for (const o of docs) {
   for (const c of o.spec.template.spec.containers) for (const e of c.envFrom || []) if (e.configMapRef) cmOwner[e.configMapRef.name] = o.metadata.name;
 }
 const keep = [];
+const used = new Set(); // the Secrets the kept pods reference
 for (const o of docs) {
   if (o.kind === 'ConfigMap' && cmOwner[o.metadata.name]) {
     const svc = cmOwner[o.metadata.name];
@@ -78,9 +83,9 @@ for (const o of docs) {
       for (const m of c.volumeMounts || []) m.name = sfx(m.name);
       for (const e of c.env || []) {
         const ref = e.valueFrom && e.valueFrom.secretKeyRef;
-        if (ref) { ref.name = sfx('bookstore-db'); delete ref.optional; }
+        if (ref) { used.add(ref.name); ref.name = sfx(ref.name); delete ref.optional; }
       }
-      for (const e of c.envFrom || []) if (e.secretRef) e.secretRef.name = sfx('bookstore-db');
+      for (const e of c.envFrom || []) if (e.secretRef) { used.add(e.secretRef.name); e.secretRef.name = sfx(e.secretRef.name); }
       c.imagePullPolicy = 'Never';
       delete c.ports;
       for (const p of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
@@ -91,6 +96,16 @@ for (const o of docs) {
   }
 }
 const token = crypto.randomBytes(24).toString('hex');
-const secret = { DATABASE_URL: dbUrl, INTERNAL_API_TOKEN: token, INTERNAL_API_TOKEN_PREVIOUS: token };
-fs.writeFileSync(secretOut, JSON.stringify(Object.fromEntries(Object.entries(secret).map(([k, v]) => [k, Buffer.from(v).toString('base64')]))));
+const secrets = {
+  'bookstore-db-owner': { DATABASE_URL: dbUrl },
+  'bookstore-db-catalog': { DATABASE_URL: process.env.KUBE_PLAY_DATABASE_URL_CATALOG || dbUrl },
+  'bookstore-db-orders': { DATABASE_URL: process.env.KUBE_PLAY_DATABASE_URL_ORDERS || dbUrl },
+  'bookstore-internal-token': { INTERNAL_API_TOKEN: token, INTERNAL_API_TOKEN_PREVIOUS: token },
+};
+fs.mkdirSync(secretDir, { recursive: true });
+for (const name of used) {
+  if (!secrets[name]) { console.error(`kube-play-local: no local stand-in for Secret ${name}`); process.exit(1); }
+  fs.writeFileSync(`${secretDir}/${sfx(name)}.json`, JSON.stringify(Object.fromEntries(
+    Object.entries(secrets[name]).map(([k, v]) => [k, Buffer.from(v).toString('base64')]))));
+}
 fs.writeFileSync(out, keep.map((o) => YAML.stringify(o)).join('---\n'));

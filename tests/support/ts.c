@@ -402,6 +402,65 @@ static char *ts_url_with_db(const char *url, const char *dbname)
 	return ts_fmt("%.*s/%s%s", (int)(path - url), url, dbname, query);
 }
 
+char *ts_db_url_as(const char *db_url, const char *role)
+{
+	const char *scheme = strstr(db_url, "://");
+	const char *auth = scheme ? scheme + 3 : db_url;
+	size_t auth_len = strcspn(auth, "/?");
+	const char *at = memchr(auth, '@', auth_len);
+	const char *host = at ? at + 1 : auth;
+
+	return ts_fmt("%.*s%s@%s", (int)(auth - db_url), db_url, role, host);
+}
+
+/* Path of db/setup/<file>: DB_SETUP_DIR, else beside MIGRATIONS_DIR (db/migrations/../setup). */
+static char *ts_setup_path(const char *file)
+{
+	const char *dir = getenv("DB_SETUP_DIR");
+	const char *mig = getenv("MIGRATIONS_DIR");
+
+	if (dir && *dir)
+		return ts_fmt("%s/%s", dir, file);
+	if (!mig || !*mig)
+		ck_abort_msg("ts: MIGRATIONS_DIR is not set (ctest sets it; db/setup is beside it)");
+	return ts_fmt("%s/../setup/%s", mig, file);
+}
+
+int ts_db_setup_sql(const char *url, const char *file, char **err)
+{
+	char *path = ts_setup_path(file);
+	char *sql = ts_read_file(path, NULL);
+	PGconn *conn = NULL;
+	PGresult *res = NULL;
+	int rc = 0;
+
+	if (err)
+		*err = NULL;
+	if (!sql)
+		ck_abort_msg("ts: cannot read %s: %s", path, strerror(errno));
+	conn = ts_pg_connect(url);
+	res = PQexec(conn, sql);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
+		if (err)
+			*err = ts_fmt("%s", PQerrorMessage(conn));
+		rc = -1;
+	}
+	PQclear(res);
+	PQfinish(conn);
+	free(sql);
+	free(path);
+	return rc;
+}
+
+/* Runs a setup file on url; aborts the test with the server's message if it fails. */
+static void ts_db_setup_or_abort(const char *url, const char *file)
+{
+	char *err = NULL;
+
+	if (ts_db_setup_sql(url, file, &err) != 0)
+		ck_abort_msg("ts: db/setup/%s on %s failed: %s", file, url, err ? err : "?");
+}
+
 /* Runs `$CATALOG_BIN --migrate` against url; aborts the test with the migration log on failure. */
 static void ts_migrate(const char *url, const char *dbname)
 {
@@ -476,7 +535,7 @@ char *ts_db_create(int seed)
 {
 	const char *admin = ts_pg_admin_url();
 	char dbname[64];
-	char *sql = NULL, *url = NULL;
+	char *sql = NULL, *url = NULL, *owner_url = NULL;
 	PGconn *conn = NULL;
 	PGresult *res = NULL;
 	unsigned rnd;
@@ -486,7 +545,10 @@ char *ts_db_create(int seed)
 	rnd = (unsigned)now.tv_nsec ^ ((unsigned)getpid() << 16) ^ (unsigned)(uintptr_t)&now;
 	snprintf(dbname, sizeof(dbname), "t_%ld_%u_%04x", (long)getpid(),
 		 atomic_fetch_add(&ts_counter, 1), rnd & 0xffff);
-	sql = ts_fmt("CREATE DATABASE %s", dbname);
+	/* Roles are cluster-wide: the first database of a fresh server creates them, every later
+	 * call finds them (roles.sql returns at once); parallel tests are safe (see roles.sql). */
+	ts_db_setup_or_abort(admin, "roles.sql");
+	sql = ts_fmt("CREATE DATABASE %s OWNER " TS_ROLE_OWNER, dbname);
 	conn = ts_pg_connect(admin);
 	res = PQexec(conn, sql);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
@@ -501,10 +563,13 @@ char *ts_db_create(int seed)
 	free(sql);
 
 	url = ts_url_with_db(admin, dbname);
-	ts_migrate(url, dbname);
+	ts_db_setup_or_abort(url, "database.sql");
+	owner_url = ts_db_url_as(url, TS_ROLE_OWNER);
+	free(url);
+	ts_migrate(owner_url, dbname);
 	if (seed)
-		ts_seed(url);
-	return url;
+		ts_seed(owner_url);
+	return owner_url;
 }
 
 char *ts_sql(const char *url, const char *sql)

@@ -11,11 +11,27 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* The database roles (db/setup/roles.sql, DECISIONS "Roles and secrets"): the migration owner and
+ * the login roles the services connect as (members of the NOLOGIN groups catalog and orders). */
+#define TS_ROLE_OWNER "bookstore_owner"
+#define TS_ROLE_CATALOG "catalog_app"
+#define TS_ROLE_ORDERS "orders_app"
+
 /* The admin URL of the test server (static storage). Aborts the test if missing. */
 const char *ts_pg_admin_url(void);
-/* Creates a new empty database, applies db/migrations, returns its URL (malloc'd).
- * With seed != 0 also loads db/seed/books.sql. Aborts the test on failure. */
+/* Creates a new empty database set up like every bookstore database: the roles are created on
+ * the server if missing (db/setup/roles.sql; idempotent, safe from parallel tests), the database
+ * belongs to TS_ROLE_OWNER (db/setup/database.sql), db/migrations are applied as TS_ROLE_OWNER.
+ * Returns the owner's URL (malloc'd): use it for assertions and direct SQL, and
+ * ts_db_url_as(url, TS_ROLE_CATALOG / TS_ROLE_ORDERS) for the services. With seed != 0 also loads
+ * db/seed/books.sql (as the owner). Aborts the test on failure. */
 char *ts_db_create(int seed);
+/* db_url with its user (and password) replaced by role, same host, database and options
+ * (malloc'd). The test server trusts loopback, so no password is needed. */
+char *ts_db_url_as(const char *db_url, const char *role);
+/* Runs db/setup/<file> (plain SQL) on url as one PQexec; returns 0, or -1 with the server's
+ * message in *err (malloc'd; may be NULL). Aborts the test if the file cannot be read. */
+int ts_db_setup_sql(const char *url, const char *file, char **err);
 /* Runs one SQL statement on url and returns the first column of the first row (malloc'd; NULL
  * if no row). Aborts on error. For assertions on database state. */
 char *ts_sql(const char *url, const char *sql);

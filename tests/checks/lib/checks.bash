@@ -45,7 +45,9 @@ wait_200() {
   done
 }
 # fresh_db NAME: a new empty database on the fixture PostgreSQL (TEST_PG_URL_FILE, else a private
-# server under TEST_TMPDIR); prints its URL.
+# server under TEST_TMPDIR), set up like every bookstore database (scripts/db-setup.sh: the roles
+# once per server, the database owned by bookstore_owner); prints the owner's URL (migrations,
+# seed, assertions). db_role_urls NAME prints the DATABASE_URL_OWNER/_CATALOG/_ORDERS lines.
 fresh_db() {
   local base name=$1
   if [ -n "${TEST_PG_URL_FILE:-}" ] && [ -s "$TEST_PG_URL_FILE" ]; then
@@ -54,8 +56,16 @@ fresh_db() {
     base=$("$PG_SCRIPT" start "$TEST_TMPDIR/pg-$name") || return 1
   fi
   psql "$base" -qc "drop database if exists $name with (force)" >/dev/null 2>&1 || true
-  psql "$base" -qc "create database $name" >/dev/null || return 1
-  echo "${base%/*}/$name"
+  "$SOURCE_DIR/scripts/db-setup.sh" database "$base" "$name" >/dev/null || return 1
+  local env
+  env=$(db_role_urls "$name") || return 1
+  (eval "$env"; echo "$DATABASE_URL_OWNER")
+}
+db_role_urls() {
+  local base
+  if [ -n "${TEST_PG_URL_FILE:-}" ] && [ -s "$TEST_PG_URL_FILE" ]; then base=$(cat "$TEST_PG_URL_FILE")
+  else base=$("$PG_SCRIPT" url "$TEST_TMPDIR/pg-$1") || return 1; fi
+  "$SOURCE_DIR/scripts/db-setup.sh" urls "$base" "$1"
 }
 # drop_db NAME: drop a database fresh_db created (on the fixture server; a private one is stopped by
 # its check).
