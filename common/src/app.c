@@ -1,6 +1,7 @@
 /* app.c - the start-up routine and the handlers' shared helpers (see app.h). */
 #include "common/app.h"
 
+#include <curl/curl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -8,8 +9,19 @@
 
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/netaddr.h"
 #include "common/ops.h"
+#include "common/otlp.h"
 #include "common/valid.h"
+
+/* The build identity (bookstore_build_info): the CMake project version and the git commit,
+ * passed by common/CMakeLists.txt. */
+#ifndef BOOKSTORE_VERSION
+#define BOOKSTORE_VERSION OPS_VERSION
+#endif
+#ifndef BOOKSTORE_COMMIT
+#define BOOKSTORE_COMMIT "unknown"
+#endif
 
 /* The app being served, for the readiness and metrics callbacks of ops.c (which take no
  * context). One per process. */
@@ -34,7 +46,7 @@ static void app_config(struct app *app, int argc, char **argv)
 {
 	static const char *const extra_flags[] = { "--migrate", NULL };
 	const struct app_spec *spec = app->spec;
-	struct cfg_var common[] = { CFG_COMMON_VARS(&app->cfg) };
+	struct cfg_var common[] = { CFG_COMMON_VARS(&app->cfg), CFG_OBS_VARS(&app->cfg) };
 	struct cfg_var base_path = CFG_BASE_PATH_VAR(&app->cfg);
 	struct cfg_var migrations = {
 		"MIGRATIONS_DIR", NULL, CFG_STR, 0, 0, &app->migrations_dir,
@@ -89,6 +101,8 @@ static int app_statements(const struct app_spec *spec, struct db_pool_config *pc
 static int app_serve(struct app *app)
 {
 	static struct http_route admin[APP_ADMIN_MAX_ROUTES] = { OPS_ADMIN_ROUTES };
+	static struct netaddr_list trusted;
+	char why[160];
 	const struct app_spec *spec = app->spec;
 	struct http_server_config hc;
 	struct http_server *srv;
@@ -119,6 +133,12 @@ static int app_serve(struct app *app)
 	hc.admin_port = app->cfg.admin_port;
 	hc.admin_routes = admin;
 	hc.nadmin_routes = nadmin;
+	/* Checked by cfg_load already; parsed here into the list the server reads. */
+	if (netaddr_list_parse(app->cfg.trusted_proxies, &trusted, why, sizeof(why)) != 0) {
+		log_msg(LOG_ERROR, NULL, "TRUSTED_PROXIES: %s", why);
+		return 1;
+	}
+	hc.trusted_proxies = &trusted;
 	srv = http_server_start(&hc);
 	if (srv == NULL)
 		return 1;
@@ -126,6 +146,7 @@ static int app_serve(struct app *app)
 	log_msg(LOG_INFO, NULL, "received %s, draining for up to %d ms",
 		sig == SIGTERM ? "SIGTERM" : "SIGINT", app->cfg.shutdown_timeout_ms);
 	http_server_stop(srv, app->cfg.shutdown_timeout_ms);
+	otlp_stop(); /* the last spans go out once no request can add one */
 	log_msg(LOG_INFO, NULL, "stopped");
 	return 0;
 }
@@ -137,6 +158,7 @@ int app_main(const struct app_spec *spec, int argc, char **argv)
 	struct ops_info info;
 	bool migrate = false;
 	bool inited = false;
+	bool curl_inited = false;
 	size_t started = 0;
 	int rc = 1;
 
@@ -153,7 +175,16 @@ int app_main(const struct app_spec *spec, int argc, char **argv)
 	/* Before any thread (pool, libcurl, workers, server) starts, so all inherit the mask;
 	 * --migrate stays interruptible. */
 	http_signals_block();
-	metrics_init(spec->service);
+	log_set_slow_ms(app.cfg.log_slow_ms);
+	metrics_init(spec->service, BOOKSTORE_VERSION, BOOKSTORE_COMMIT);
+	if (app.cfg.otlp_endpoint != NULL) {
+		/* libcurl's global init, once, before any thread (FIELD-NOTES.md). */
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+			log_msg(LOG_ERROR, NULL, "cannot initialise libcurl for span export");
+			return 1;
+		}
+		curl_inited = true;
+	}
 	json_object_seed(0);
 	memset(&pc, 0, sizeof(pc));
 	pc.conninfo = app.cfg.database_url;
@@ -180,6 +211,16 @@ int app_main(const struct app_spec *spec, int argc, char **argv)
 		goto out;
 	}
 	inited = true;
+	{
+		struct otlp_config oc = { app.cfg.otlp_endpoint, spec->service, BOOKSTORE_VERSION,
+					  app.cfg.otlp_queue_size, app.cfg.otlp_batch_size,
+					  app.cfg.otlp_delay_ms,   app.cfg.otlp_timeout_ms };
+
+		if (otlp_start(&oc) != 0) {
+			log_msg(LOG_ERROR, NULL, "cannot start the span exporter");
+			goto out;
+		}
+	}
 	for (; started < spec->nworkers; started++) {
 		if (spec->workers[started].start(&app) != 0) {
 			log_msg(LOG_ERROR, NULL, "cannot start the %s thread",
@@ -189,6 +230,7 @@ int app_main(const struct app_spec *spec, int argc, char **argv)
 	}
 	rc = app_serve(&app);
 out:
+	otlp_stop(); /* a no-op when it never started or app_serve stopped it */
 	while (started > 0)
 		spec->workers[--started].stop(&app);
 	if (inited && spec->cleanup != NULL)
@@ -196,6 +238,8 @@ out:
 	db_pool_destroy(app.pool);
 	app.pool = NULL;
 	free((void *)pc.stmts);
+	if (curl_inited)
+		curl_global_cleanup();
 	return rc;
 }
 

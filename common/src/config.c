@@ -6,6 +6,7 @@
 
 #include "common/http.h"
 #include "common/log.h"
+#include "common/netaddr.h"
 
 #include <arpa/inet.h>
 
@@ -180,6 +181,19 @@ static int cfg_apply(const struct cfg_var *v, const char *text, bool from_env, c
 		}
 		*(const char **)v->dest = text;
 		return 0;
+	case CFG_CIDRS: {
+		struct netaddr_list l;
+		char why[160];
+
+		if (text == NULL)
+			text = "";
+		if (netaddr_list_parse(text, &l, why, sizeof(why)) != 0) {
+			snprintf(err, errlen, "%s: %s%s", v->name, why, src);
+			return -1;
+		}
+		*(const char **)v->dest = text;
+		return 0;
+	}
 	case CFG_LOG_LEVEL:
 		if (text == NULL || log_parse_level(text, &level) != 0) {
 			snprintf(err, errlen,

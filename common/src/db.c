@@ -10,6 +10,7 @@
 
 #include "common/buf.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/valid.h"
 
 #include <libpq-fe.h>
@@ -52,9 +53,34 @@ struct db_pool {
 	int in_use;              /* guarded by mu */
 	int64_t retry_after_ms;  /* guarded by mu: monotonic time before which we do not connect */
 	char down_reason[128];   /* guarded by mu: why the last connect failed */
+	int waiters;             /* guarded by mu: callers waiting for a free slot */
 	atomic_ulong waits, wait_timeouts, errors, reconnects;
 	atomic_llong last_ok_ms; /* monotonic time the last statement succeeded */
+	struct metrics_series *wait_seconds;     /* db_pool_wait_seconds */
+	struct metrics_series *connect_failures; /* db_pool_connect_failures_total */
 };
+
+#define DB_STATEMENT_ERRORS "db_statement_errors_total"
+#define DB_STATEMENT_ERRORS_HELP \
+	"Statements that failed, by the first two characters of their SQLSTATE."
+
+/* Counts a failed statement by SQLSTATE class: two characters of [0-9A-Z] (SQLSTATE's
+ * alphabet), else "unknown", so the label stays bounded whatever libpq reports. */
+static void count_statement_error(const char *sqlstate)
+{
+	char labels[40];
+	int ok = sqlstate != NULL && strlen(sqlstate) == 5;
+
+	for (int i = 0; ok && i < 2; i++) {
+		char c = sqlstate[i];
+
+		ok = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z');
+	}
+	snprintf(labels, sizeof(labels), "sqlstate_class=\"%.2s\"", ok ? sqlstate : "unknown");
+	if (!ok)
+		snprintf(labels, sizeof(labels), "sqlstate_class=\"unknown\"");
+	metrics_count(DB_STATEMENT_ERRORS, DB_STATEMENT_ERRORS_HELP, labels, 1);
+}
 
 static _Thread_local struct db_error db_tls_error;
 
@@ -191,6 +217,15 @@ struct db_pool *db_pool_create(const struct db_pool_config *cfg)
 		 cfg->generic_plans ? " -c plan_cache_mode=force_generic_plan" : "");
 	for (int i = 0; i < size; i++)
 		pool->conns[i].pool = pool;
+	pool->wait_seconds = metrics_histogram(
+		"db_pool_wait_seconds",
+		"Time a caller waited for a database connection (0 when one was free), seconds.", "",
+		METRICS_BUCKETS_SECONDS);
+	pool->connect_failures = metrics_counter("db_pool_connect_failures_total",
+						 "Failed attempts to open a connection to "
+						 "PostgreSQL.",
+						 "");
+	metrics_declare_counter(DB_STATEMENT_ERRORS, DB_STATEMENT_ERRORS_HELP);
 	pthread_mutex_init(&pool->mu, NULL);
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -373,6 +408,7 @@ static enum db_status conn_ready(struct db_conn *c, int64_t deadline)
 		pool->retry_after_ms = now_ms() + DB_CONNECT_BACKOFF_MS;
 		copy_text(pool->down_reason, sizeof(pool->down_reason), db_tls_error.message);
 		pthread_mutex_unlock(&pool->mu);
+		metrics_inc(pool->connect_failures, 1);
 		log_msg(LOG_WARN, NULL, "db: cannot open a connection: %s", db_tls_error.message);
 		return DB_UNAVAILABLE;
 	}
@@ -400,6 +436,7 @@ static void slot_put(struct db_pool *pool, struct db_conn *c)
 enum db_status db_acquire(struct db_pool *pool, struct db_conn **conn)
 {
 	int64_t deadline = now_ms() + pool->wait_ms;
+	struct timespec t0, t1;
 	struct db_conn *c = NULL;
 	struct timespec ts;
 	bool waited = false;
@@ -407,6 +444,8 @@ enum db_status db_acquire(struct db_pool *pool, struct db_conn **conn)
 
 	*conn = NULL;
 	pthread_mutex_lock(&pool->mu);
+	t0.tv_sec = 0;
+	t0.tv_nsec = 0;
 	for (;;) {
 		/* Prefer a slot with a live connection; else any free slot. */
 		for (int i = 0; i < pool->size; i++) {
@@ -423,13 +462,20 @@ enum db_status db_acquire(struct db_pool *pool, struct db_conn **conn)
 			break;
 		if (!waited) {
 			waited = true;
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			pool->waiters++;
 			atomic_fetch_add(&pool->waits, 1);
 		}
 		ts.tv_sec = (time_t)(deadline / 1000);
 		ts.tv_nsec = (long)(deadline % 1000) * 1000000L;
 		if (pthread_cond_timedwait(&pool->cv, &pool->mu, &ts) == ETIMEDOUT &&
 		    now_ms() >= deadline) {
+			pool->waiters--;
 			pthread_mutex_unlock(&pool->mu);
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			metrics_observe_value(pool->wait_seconds,
+					      (double)(t1.tv_sec - t0.tv_sec) +
+						      (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 			atomic_fetch_add(&pool->wait_timeouts, 1);
 			set_error("53300", NULL, "timed out waiting for a free database connection");
 			return DB_UNAVAILABLE;
@@ -437,7 +483,17 @@ enum db_status db_acquire(struct db_pool *pool, struct db_conn **conn)
 	}
 	c->in_use = true;
 	pool->in_use++;
+	if (waited)
+		pool->waiters--;
 	pthread_mutex_unlock(&pool->mu);
+	if (waited) {
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		metrics_observe_value(pool->wait_seconds,
+				      (double)(t1.tv_sec - t0.tv_sec) +
+					      (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	} else {
+		metrics_observe_value(pool->wait_seconds, 0);
+	}
 
 	st = conn_ready(c, deadline);
 	if (st != DB_OK) {
@@ -497,6 +553,7 @@ static enum db_status finish(struct db_conn *conn, PGresult *r, PGresult **res)
 		st = DB_ERROR;
 	}
 	PQclear(r);
+	count_statement_error(db_tls_error.sqlstate);
 	if (st == DB_UNAVAILABLE || st == DB_ERROR) {
 		atomic_fetch_add(&conn->pool->errors, 1);
 		log_msg(st == DB_ERROR ? LOG_ERROR : LOG_WARN, NULL, "db: [%s] %s",
@@ -657,30 +714,24 @@ void db_pool_stats(struct db_pool *pool, struct db_stats *out)
 
 void db_pool_metrics(struct db_pool *pool, struct buf *out)
 {
-	struct db_stats s;
+	int size, in_use, waiters;
 
-	db_pool_stats(pool, &s);
+	pthread_mutex_lock(&pool->mu);
+	size = pool->size;
+	in_use = pool->in_use;
+	waiters = pool->waiters;
+	pthread_mutex_unlock(&pool->mu);
 	buf_printf(out,
-		   "# HELP db_pool_size PostgreSQL connections in the pool.\n"
+		   "# HELP db_pool_size Configured number of connections of the pool.\n"
 		   "# TYPE db_pool_size gauge\n"
 		   "db_pool_size %d\n"
-		   "# HELP db_pool_in_use Connections checked out right now.\n"
+		   "# HELP db_pool_in_use Connections lent to a request or worker now.\n"
 		   "# TYPE db_pool_in_use gauge\n"
 		   "db_pool_in_use %d\n"
-		   "# HELP db_pool_waits_total Checkouts that had to wait for a free connection.\n"
-		   "# TYPE db_pool_waits_total counter\n"
-		   "db_pool_waits_total %lu\n"
-		   "# HELP db_pool_wait_timeouts_total Checkouts that gave up waiting (503).\n"
-		   "# TYPE db_pool_wait_timeouts_total counter\n"
-		   "db_pool_wait_timeouts_total %lu\n"
-		   "# HELP db_errors_total Failed connects and statements that were not the "
-		   "client's fault.\n"
-		   "# TYPE db_errors_total counter\n"
-		   "db_errors_total %lu\n"
-		   "# HELP db_reconnects_total Connections re-established after a failure.\n"
-		   "# TYPE db_reconnects_total counter\n"
-		   "db_reconnects_total %lu\n",
-		   s.size, s.in_use, s.waits, s.wait_timeouts, s.errors, s.reconnects);
+		   "# HELP db_pool_waiters Callers waiting for a free connection now.\n"
+		   "# TYPE db_pool_waiters gauge\n"
+		   "db_pool_waiters %d\n",
+		   size, in_use, waiters);
 }
 
 char *db_col_dup(const PGresult *res, int row, int col)

@@ -23,6 +23,8 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/otlp.h"
+#include "common/trace.h"
 #include "common/utf8.h"
 
 #include <arpa/inet.h>
@@ -51,6 +53,8 @@
 #define HTTP_DEFAULT_REQUEST_TIMEOUT_S 10
 #define HTTP_ADMIN_MAX_CONNECTIONS 32
 #define HTTP_REAPER_TICK_MS 100
+#define HTTP_TARGET_MAX 1024 /* the request target kept for the access log */
+#define HTTP_ACTOR_MAX 128
 
 struct http_server;
 
@@ -71,6 +75,9 @@ struct http_conn {
 	unsigned requests;         /* requests completed on it (its worker thread only) */
 	atomic_llong deadline_ms;  /* CLOCK_MONOTONIC ms by which the request must be in; 0 = none */
 	int reaped;                /* under srv->conns_lock */
+	/* The request target (path and query) as received, for the access log: set when the
+	 * request line is read; requests on a connection are handled one after another. */
+	char target[HTTP_TARGET_MAX];
 };
 
 struct http_server {
@@ -100,6 +107,9 @@ struct http_ctx {
 	int answered;            /* a response was queued */
 	struct http_conn *rec;   /* the connection's record, or NULL */
 	char request_id[HTTP_REQUEST_ID_MAX + 1];
+	long long start_real_ns; /* CLOCK_REALTIME at the first callback (span start) */
+	struct trace_ctx trace;  /* this request's server span */
+	char actor[HTTP_ACTOR_MAX]; /* req->actor as the hook or handler left it; "" = none */
 };
 
 static const char http_json_type[] = "application/json";
@@ -487,6 +497,98 @@ static void resp_clear(struct http_resp *resp)
 	resp->text = NULL;
 }
 
+/* The client address for the access log: the peer, or the X-Forwarded-For client when the
+ * peer is a trusted proxy (netaddr.h). */
+static void client_addr(struct http_server *srv, struct MHD_Connection *conn,
+			char out[NETADDR_TEXT_MAX])
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	char peer[NETADDR_TEXT_MAX] = "";
+	const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
+
+	if (sa != NULL && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, peer, sizeof(peer));
+	else if (sa != NULL && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, peer,
+			  sizeof(peer));
+	if (srv->cfg.trusted_proxies == NULL || srv->cfg.trusted_proxies->n == 0) {
+		memcpy(out, peer, sizeof(peer));
+		return;
+	}
+	netaddr_client(srv->cfg.trusted_proxies, peer,
+		       MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-For"), out);
+}
+
+static long long now_real_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Hands the finished server span to the exporter (when on and the trace is sampled). */
+static void span_export(const struct http_ctx *ctx, int status, const char *method,
+			const char *label)
+{
+	struct otlp_span sp;
+
+	if (!otlp_enabled() || (ctx->trace.flags & 1) == 0)
+		return;
+	memset(&sp, 0, sizeof(sp));
+	memcpy(sp.trace_id, ctx->trace.trace_id, sizeof(sp.trace_id));
+	memcpy(sp.span_id, ctx->trace.span_id, sizeof(sp.span_id));
+	memcpy(sp.parent_id, ctx->trace.parent_id, sizeof(sp.parent_id));
+	sp.kind = OTLP_KIND_SERVER;
+	sp.start_ns = ctx->start_real_ns;
+	sp.end_ns = now_real_ns();
+	snprintf(sp.method, sizeof(sp.method), "%s", method != NULL ? method : "");
+	snprintf(sp.route, sizeof(sp.route), "%s", label);
+	snprintf(sp.name, sizeof(sp.name), "%s %s", sp.method, sp.route);
+	sp.status = status;
+	otlp_submit(&sp);
+}
+
+/* A request was answered (or could not be): access line, metrics, span. */
+static void request_done(struct http_server *srv, struct MHD_Connection *conn,
+			 struct http_ctx *ctx, int status, const char *method, const char *url,
+			 const char *label, size_t bytes_out)
+{
+	double secs = elapsed_s(ctx->start_ns);
+	struct log_access_rec a;
+	char client[NETADDR_TEXT_MAX];
+
+	memset(&a, 0, sizeof(a));
+	a.duration_ms = secs * 1000.0;
+	if (log_enabled(log_access_level(status, a.duration_ms))) {
+		client_addr(srv, conn, client);
+		a.request_id = ctx->request_id;
+		a.trace_id = ctx->trace.trace_id;
+		a.span_id = ctx->trace.span_id;
+		a.method = method;
+		a.route = label;
+		a.path_query = ctx->rec != NULL && ctx->rec->target[0] != '\0' ? ctx->rec->target
+										: url;
+		a.status = status;
+		a.bytes_in = ctx->seen;
+		a.bytes_out = bytes_out;
+		a.client = client;
+		a.user_agent = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "User-Agent");
+		a.actor = ctx->actor[0] != '\0' ? ctx->actor : NULL;
+		log_access(&a);
+	}
+	metrics_request(label, method, status, secs, ctx->seen, bytes_out);
+	span_export(ctx, status, method, label);
+}
+
+/* Keeps the actor the hook or handler set (req->actor may point into request storage). */
+static void actor_keep(struct http_ctx *ctx, const struct http_req *req)
+{
+	if (req->actor != NULL && req->actor[0] != '\0')
+		snprintf(ctx->actor, sizeof(ctx->actor), "%s", req->actor);
+}
+
 /* Serialises resp, queues it with status, logs and counts the request. Takes over resp's
  * contents. Returns libmicrohttpd's verdict. */
 static enum MHD_Result send_response(struct http_server *srv, struct MHD_Connection *conn,
@@ -532,8 +634,8 @@ static enum MHD_Result send_response(struct http_server *srv, struct MHD_Connect
 		if (r == NULL)
 			free(payload);
 	} else if (status == 500 && ctype == http_json_type) {
-		r = MHD_create_response_from_buffer(sizeof(http_fallback_500) - 1,
-						    (void *)http_fallback_500,
+		len = sizeof(http_fallback_500) - 1;
+		r = MHD_create_response_from_buffer(len, (void *)http_fallback_500,
 						    MHD_RESPMEM_PERSISTENT);
 	} else {
 		r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
@@ -557,13 +659,7 @@ out:
 	if (r != NULL)
 		MHD_destroy_response(r);
 	resp_clear(resp);
-	{
-		double secs = elapsed_s(ctx->start_ns);
-
-		if (log_enabled(LOG_INFO))
-			log_access(ctx->request_id, method, url, status, secs * 1000.0);
-		metrics_request(label, method, status, secs);
-	}
+	request_done(srv, conn, ctx, status, method, url, label, r != NULL ? len : 0);
 	return ret;
 }
 
@@ -848,6 +944,7 @@ static enum MHD_Result dispatch(struct http_listener *lst, struct MHD_Connection
 		status = check_utf8_input(&req, &resp);
 		if (status == 0)
 			status = route->fn(&req, &resp);
+		actor_keep(ctx, &req);
 		kv_free(&query);
 		kv_free(&headers);
 	}
@@ -1004,6 +1101,7 @@ static enum MHD_Result first_call(struct http_listener *lst, struct MHD_Connecti
 			req.nheaders = headers.n;
 			label = route->pattern;
 			ctx->early_status = srv->cfg.pre_body(&req, &ctx->early_resp);
+			actor_keep(ctx, &req);
 			if (ctx->early_status < 0)
 				ctx->early_status = 500;
 			kv_free(&query);
@@ -1023,10 +1121,10 @@ static enum MHD_Result first_call(struct http_listener *lst, struct MHD_Connecti
 
 /* ---- libmicrohttpd callbacks ------------------------------------------------------------ */
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-				  const char *method, const char *version,
-				  const char *upload_data, size_t *upload_data_size,
-				  void **con_cls)
+static enum MHD_Result on_request_work(void *cls, struct MHD_Connection *conn,
+				       const char *url, const char *method, const char *version,
+				       const char *upload_data, size_t *upload_data_size,
+				       void **con_cls)
 {
 	struct http_listener *lst = cls;
 	struct http_server *srv = lst->srv;
@@ -1039,12 +1137,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (ctx == NULL)
 			return MHD_NO;
 		ctx->start_ns = clock_mono_ns();
+		ctx->start_real_ns = now_real_ns();
 		ctx->body.limit = srv->cfg.max_body;
 		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 		ctx->rec = ci != NULL ? ci->socket_context : NULL;
 		request_id_pick(conn, ctx->request_id);
+		trace_begin(&ctx->trace,
+			    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "traceparent"),
+			    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "tracestate"));
 		*con_cls = ctx;
 		atomic_fetch_add_explicit(&srv->inflight, 1, memory_order_relaxed);
+		metrics_in_flight(1);
+		trace_set_current(&ctx->trace);
 		return first_call(lst, conn, ctx, url, method, version);
 	}
 	if (*upload_data_size > 0) {
@@ -1076,6 +1180,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	return dispatch(lst, conn, ctx, url, method);
 }
 
+/* Every call of a request runs with its span as the thread's current trace context, so the
+ * log lines it prints carry its ids; the context is cleared before the thread moves on. */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_data_size,
+				  void **con_cls)
+{
+	enum MHD_Result r;
+
+	if (*con_cls != NULL)
+		trace_set_current(&((struct http_ctx *)*con_cls)->trace);
+	r = on_request_work(cls, conn, url, method, version, upload_data, upload_data_size,
+			    con_cls);
+	trace_set_current(NULL);
+	return r;
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
@@ -1099,6 +1220,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	free(ctx);
 	*con_cls = NULL;
 	atomic_fetch_sub_explicit(&srv->inflight, 1, memory_order_relaxed);
+	metrics_in_flight(-1);
 }
 
 /* A connection opens or closes: its record joins or leaves srv->conns. */
@@ -1155,7 +1277,8 @@ static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *
 		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	struct http_conn *rec = ci != NULL ? ci->socket_context : NULL;
 
-	(void)uri;
+	if (rec != NULL)
+		snprintf(rec->target, sizeof(rec->target), "%s", uri != NULL ? uri : "");
 	if (rec != NULL && rec->requests > 0)
 		atomic_store(&rec->deadline_ms,
 			     now_ms() + 1000LL * (long long)lst->srv->cfg.request_timeout_s);

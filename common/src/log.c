@@ -5,6 +5,7 @@
  * U+FFFD) because paths and request ids come from clients. Over-long fields are truncated. */
 #include "common/log.h"
 
+#include "common/trace.h"
 #include "common/utf8.h"
 
 #include <errno.h>
@@ -21,6 +22,7 @@
 
 static const char *log_service = "";
 static enum log_level log_min = LOG_INFO;
+static int log_slow_ms = 1000;
 
 static const char *const log_names[] = { "debug", "info", "warn", "error" };
 
@@ -162,6 +164,23 @@ static void line_start(struct log_line *l, enum log_level level)
 	line_json(l, log_service, 128);
 }
 
+/* ,"trace_id":"...","span_id":"..." from the thread's current trace context, if any. */
+static void line_trace(struct log_line *l, const char *trace_id, const char *span_id)
+{
+	const struct trace_ctx *t = trace_current();
+
+	if (trace_id == NULL && t != NULL) {
+		trace_id = t->trace_id;
+		span_id = t->span_id;
+	}
+	if (trace_id == NULL || trace_id[0] == '\0')
+		return;
+	line_str(l, ",\"trace_id\":");
+	line_json(l, trace_id, 32);
+	line_str(l, ",\"span_id\":");
+	line_json(l, span_id != NULL ? span_id : "", 16);
+}
+
 void log_msg(enum log_level level, const char *request_id, const char *fmt, ...)
 {
 	struct log_line l;
@@ -178,35 +197,149 @@ void log_msg(enum log_level level, const char *request_id, const char *fmt, ...)
 		line_str(&l, ",\"request_id\":");
 		line_json(&l, request_id, 128);
 	}
+	line_trace(&l, NULL, NULL);
 	line_str(&l, ",\"msg\":");
 	line_json(&l, msg, sizeof(msg));
 	line_raw(&l, "}", 1);
 	line_flush(&l);
 }
 
-void log_access(const char *request_id, const char *method, const char *path, int status,
-		double duration_ms)
+void log_set_slow_ms(int ms)
+{
+	log_slow_ms = ms;
+}
+
+enum log_level log_access_level(int status, double duration_ms)
+{
+	if (status >= 500)
+		return LOG_WARN;
+	if (log_slow_ms > 0 && duration_ms > (double)log_slow_ms)
+		return LOG_WARN;
+	return LOG_INFO;
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* True when the query parameter name s[0..n) decodes (percent escapes, '+') to customer_email,
+ * compared case-insensitively (as the server's query lookup does). */
+static int is_redacted_name(const char *s, size_t n)
+{
+	static const char want[] = "customer_email";
+	size_t i = 0, k = 0;
+
+	while (i < n) {
+		int c = (unsigned char)s[i];
+
+		if (c == '%' && i + 2 < n && hex_digit(s[i + 1]) >= 0 &&
+		    hex_digit(s[i + 2]) >= 0) {
+			c = hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2]);
+			i += 3;
+		} else {
+			if (c == '+')
+				c = ' ';
+			i++;
+		}
+		if (c >= 'A' && c <= 'Z')
+			c += 'a' - 'A';
+		if (k >= sizeof(want) - 1 || c != want[k])
+			return 0;
+		k++;
+	}
+	return k == sizeof(want) - 1;
+}
+
+void log_redact_query(const char *pq, char *out, size_t cap)
+{
+	const char *q;
+	size_t n = 0;
+
+	if (cap == 0)
+		return;
+	out[0] = '\0';
+	if (pq == NULL)
+		return;
+#define PUT(p, len)                                            \
+	do {                                                   \
+		size_t _l = (len);                             \
+		if (n + _l >= cap)                             \
+			_l = cap - 1 - n;                      \
+		memcpy(out + n, (p), _l);                      \
+		n += _l;                                       \
+	} while (0)
+	q = strchr(pq, '?');
+	if (q == NULL) {
+		PUT(pq, strlen(pq));
+		out[n] = '\0';
+		return;
+	}
+	PUT(pq, (size_t)(q - pq) + 1);
+	q++;
+	while (*q != '\0') {
+		size_t len = strcspn(q, "&");
+		const char *eq = memchr(q, '=', len);
+
+		if (eq != NULL && is_redacted_name(q, (size_t)(eq - q))) {
+			PUT(q, (size_t)(eq - q) + 1);
+			PUT("REDACTED", 8);
+		} else {
+			PUT(q, len);
+		}
+		q += len;
+		if (*q == '&') {
+			PUT("&", 1);
+			q++;
+		}
+	}
+#undef PUT
+	out[n] = '\0';
+}
+
+void log_access(const struct log_access_rec *a)
 {
 	struct log_line l;
-	char tail[96];
+	char path[LOG_PATH_MAX + 1];
+	char tail[160];
+	enum log_level level = log_access_level(a->status, a->duration_ms);
+	double ms = a->duration_ms >= 0 ? a->duration_ms : 0;
 	int n;
 
-	if (LOG_INFO < log_min)
+	if (level < log_min)
 		return;
-	line_start(&l, LOG_INFO);
+	line_start(&l, level);
 	line_str(&l, ",\"request_id\":");
-	line_json(&l, request_id, 128);
+	line_json(&l, a->request_id, 128);
+	line_trace(&l, a->trace_id, a->span_id);
 	line_str(&l, ",\"method\":");
-	line_json(&l, method, 32);
+	line_json(&l, a->method, 32);
+	line_str(&l, ",\"route\":");
+	line_json(&l, a->route != NULL ? a->route : "unmatched", 256);
+	log_redact_query(a->path_query, path, sizeof(path));
 	line_str(&l, ",\"path\":");
 	line_json(&l, path, LOG_PATH_MAX);
-	if (duration_ms < 0)
-		duration_ms = 0;
-	n = snprintf(tail, sizeof(tail), ",\"status\":%d,\"duration_ms\":%.3f}", status,
-		     duration_ms);
+	n = snprintf(tail, sizeof(tail),
+		     ",\"status\":%d,\"duration_ms\":%.3f,\"bytes_in\":%llu,\"bytes_out\":%llu",
+		     a->status, ms, a->bytes_in, a->bytes_out);
 	if (n > 0 && (size_t)n < sizeof(tail))
 		line_raw(&l, tail, (size_t)n);
-	else
-		line_str(&l, "}");
+	line_str(&l, ",\"client\":");
+	line_json(&l, a->client != NULL ? a->client : "", 64);
+	line_str(&l, ",\"user_agent\":");
+	line_json(&l, a->user_agent != NULL ? a->user_agent : "", 256);
+	if (a->actor != NULL) {
+		line_str(&l, ",\"actor\":");
+		line_json(&l, a->actor, 256);
+	}
+	if (a->status < 500 && level == LOG_WARN)
+		line_str(&l, ",\"slow\":true");
+	line_raw(&l, "}", 1);
 	line_flush(&l);
 }

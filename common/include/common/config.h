@@ -10,7 +10,9 @@
 
 /* CFG_HOST: an IPv4 or IPv6 address literal (const char *). CFG_BASE_PATH: "" or
  * "/seg[/seg...]" without a trailing '/' (const char *; see http_base_path_valid). */
-enum cfg_kind { CFG_INT, CFG_STR, CFG_LOG_LEVEL, CFG_URL, CFG_HOST, CFG_BASE_PATH };
+enum cfg_kind { CFG_INT, CFG_STR, CFG_LOG_LEVEL, CFG_URL, CFG_HOST, CFG_BASE_PATH, CFG_CIDRS };
+/* CFG_CIDRS: a comma/space-separated list of IP addresses and CIDRs, checked with
+ * netaddr_list_parse (const char *; "" when unset). */
 
 struct cfg_var {
 	const char *name;  /* environment variable */
@@ -39,6 +41,14 @@ struct cfg_common {
 	int max_connections;        /* HTTP_MAX_CONNECTIONS */
 	int max_connections_per_ip; /* HTTP_MAX_CONNECTIONS_PER_IP; 0 = no limit */
 	int request_timeout_s;      /* HTTP_REQUEST_TIMEOUT_S: a request must be in within this */
+	/* Observability (CFG_OBS_VARS). */
+	const char *trusted_proxies; /* TRUSTED_PROXIES: CIDRs whose X-Forwarded-For is believed */
+	int log_slow_ms;             /* LOG_SLOW_MS: slower requests are logged at warn */
+	const char *otlp_endpoint;   /* OTEL_EXPORTER_OTLP_ENDPOINT; NULL = no span export */
+	int otlp_queue_size;         /* OTEL_BSP_MAX_QUEUE_SIZE */
+	int otlp_batch_size;         /* OTEL_BSP_MAX_EXPORT_BATCH_SIZE */
+	int otlp_delay_ms;           /* OTEL_BSP_SCHEDULE_DELAY */
+	int otlp_timeout_ms;         /* OTEL_EXPORTER_OTLP_TIMEOUT */
 };
 
 /* The entries for struct cfg_common, to put first in a daemon's table:
@@ -59,6 +69,16 @@ struct cfg_common {
 	{ "HTTP_MAX_CONNECTIONS", "512", CFG_INT, 1, 65536, &(c)->max_connections, "open connections at most (split across HTTP_THREADS); more wait in the backlog" }, \
 	{ "HTTP_MAX_CONNECTIONS_PER_IP", "200", CFG_INT, 0, 65536, &(c)->max_connections_per_ip, "open connections per client address (more are closed unanswered); 0 = no limit (behind a proxy, all clients share its address)" }, \
 	{ "HTTP_REQUEST_TIMEOUT_S", "10", CFG_INT, 1, 3600, &(c)->request_timeout_s, "a request (headers and body) must arrive within this, else the connection is closed" }
+
+/* The observability settings (docs/observability.md), read by app_main after the common ones. */
+#define CFG_OBS_VARS(c) \
+	{ "TRUSTED_PROXIES", "", CFG_CIDRS, 0, 0, &(c)->trusted_proxies, "proxies (comma-separated IPs/CIDRs) whose X-Forwarded-For names the client in the access log; empty = none" }, \
+	{ "LOG_SLOW_MS", "1000", CFG_INT, 0, 3600000, &(c)->log_slow_ms, "requests slower than this (ms) are logged at warn; 0 = never" }, \
+	{ "OTEL_EXPORTER_OTLP_ENDPOINT", NULL, CFG_URL, 0, 0, &(c)->otlp_endpoint, "OTLP/HTTP collector base URL (spans go to <url>/v1/traces as JSON); unset = no export" }, \
+	{ "OTEL_BSP_MAX_QUEUE_SIZE", "2048", CFG_INT, 1, 1000000, &(c)->otlp_queue_size, "spans waiting for export at most; more are dropped (otel_spans_dropped_total)" }, \
+	{ "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "512", CFG_INT, 1, 100000, &(c)->otlp_batch_size, "spans per export request at most" }, \
+	{ "OTEL_BSP_SCHEDULE_DELAY", "5000", CFG_INT, 1, 600000, &(c)->otlp_delay_ms, "longest wait (ms) before queued spans are exported" }, \
+	{ "OTEL_EXPORTER_OTLP_TIMEOUT", "10000", CFG_INT, 1, 600000, &(c)->otlp_timeout_ms, "timeout (ms) of one export request" }
 
 /* BASE_PATH, for a daemon whose public routes may sit under a prefix (the catalog). */
 #define CFG_BASE_PATH_VAR(c) \

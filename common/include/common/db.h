@@ -116,8 +116,11 @@ struct db_stats {
 	unsigned long waits, wait_timeouts, errors, reconnects;
 };
 void db_pool_stats(struct db_pool *pool, struct db_stats *out);
-/* Appends pool gauges/counters (db_pool_size, db_pool_in_use, db_pool_waits_total,
- * db_pool_wait_timeouts_total, db_errors_total, db_reconnects_total) in Prometheus format. */
+/* Appends the pool gauges db_pool_size, db_pool_in_use and db_pool_waiters in Prometheus
+ * format. The pool's other series live in the metrics registry (metrics.h) from
+ * db_pool_create on: db_pool_wait_seconds (histogram), db_pool_connect_failures_total and
+ * db_statement_errors_total{sqlstate_class} (every failed statement, by SQLSTATE's first two
+ * characters or "unknown"). */
 struct buf;
 void db_pool_metrics(struct db_pool *pool, struct buf *out);
 

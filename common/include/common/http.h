@@ -7,7 +7,12 @@
  *   static int get_book(struct http_req *req, struct http_resp *resp);
  *
  * The server serialises resp->body (or sends resp->text), adds X-Request-ID, logs the access
- * line and counts the request. Unknown path -> 404 {"detail":"Not Found"}; known path with another
+ * line (log.h: method, route template, path and query with customer_email redacted, status,
+ * duration, bytes in/out, client, user agent, actor, request and trace ids; 5xx and slow ones at
+ * warn) and counts the request (metrics.h). Each request is a server span of W3C Trace Context
+ * (trace.h): a valid `traceparent` is continued, anything else starts a new trace; the span is
+ * the thread's current trace context while the request is worked on, and is handed to the OTLP
+ * exporter (otlp.h) when export is on. Unknown path -> 404 {"detail":"Not Found"}; known path with another
  * method -> 405 {"detail":"Method Not Allowed"} with Allow; body over max_body -> 413. HEAD is
  * answered like GET without a body. */
 #ifndef COMMON_HTTP_H
@@ -15,6 +20,8 @@
 
 #include <jansson.h>
 #include <stddef.h>
+
+#include "common/netaddr.h"
 
 #define HTTP_MAX_PARAMS 4
 #define HTTP_MAX_HEADERS 8
@@ -45,6 +52,10 @@ struct http_req {
 	/* The public prefix this request came under: the server's base_path for a public route,
 	 * "" for an internal one or when no base path is configured. Never NULL once dispatched. */
 	const char *base_path;
+	/* The authenticated subject (a JWT's sub), set by whoever verifies the caller (pre_body or
+	 * the handler); the access line logs it as "actor". NULL = anonymous. Copied (up to 127
+	 * bytes) once the hook or handler returns, so it may point into the request's headers. */
+	const char *actor;
 	void *srv_;              /* private to http.c (NULL in unit tests) */
 };
 
@@ -167,6 +178,9 @@ struct http_server_config {
 	int admin_port;
 	const struct http_route *admin_routes;
 	size_t nadmin_routes;
+	/* Peers whose X-Forwarded-For names the client in the access log (TRUSTED_PROXIES); NULL
+	 * or empty = none (the peer address is logged). Must outlive the server. */
+	const struct netaddr_list *trusted_proxies;
 };
 
 struct http_server;
