@@ -7,11 +7,20 @@
  *   catalog-service --help     list the environment variables */
 #include "book_repo.h"
 #include "common/app.h"
+#include "reservation_metrics.h"
 #include "reservation_repo.h"
 #include "routes.h"
 
 /* The OpenAPI document, embedded by CMake from catalog-service/openapi.json. */
 extern const char catalog_openapi_json[];
+
+/* Registers the catalog's own metric series, so a scrape shows them before the first event. */
+static int catalog_init(struct app *app)
+{
+	(void)app;
+	reservation_metrics_init();
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -30,6 +39,7 @@ int main(int argc, char **argv)
 		.nroutes = catalog_nroutes,
 		/* BASE_PATH (e.g. /catalog): the books and the public document under it. */
 		.base_path = true,
+		.init = catalog_init,
 	};
 
 	return app_main(&spec, argc, argv);

@@ -9,6 +9,7 @@
 #include "common/app.h"
 #include "common/valid.h"
 #include "reservation.h"
+#include "reservation_metrics.h"
 #include "reservation_repo.h"
 
 /* The {reservation_id} path parameter: 0 when valid, else 422 (resp filled). */
@@ -63,6 +64,10 @@ int reservation_http_reserve(struct http_req *req, struct http_resp *resp)
 		status = app_db_failure(req, resp, st);
 		goto out;
 	}
+	if (outcome == RESERVATION_CREATED)
+		reservation_metrics_taken();
+	else if (outcome == RESERVATION_NO_BOOK || outcome == RESERVATION_NO_STOCK)
+		reservation_metrics_refused();
 	switch (outcome) {
 	case RESERVATION_CREATED:
 	case RESERVATION_REPLAY:

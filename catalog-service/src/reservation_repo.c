@@ -1,6 +1,8 @@
 /* reservation_repo.c - the SQL of the reservation API (see reservation_repo.h). */
 #include "reservation_repo.h"
 
+#include "reservation_metrics.h"
+
 #include <libpq-fe.h>
 #include <limits.h>
 #include <stdio.h>
@@ -199,6 +201,8 @@ enum db_status reservation_repo_release(struct db_pool *pool, const char *id,
 	if (PQntuples(res) > 0) {
 		if (from_row(res, 0, out) != 0)
 			st = DB_ERROR;
+		else if (out->book_id != 0)
+			reservation_metrics_released(); /* this statement gave the stock back */
 		goto out;
 	}
 	/* Released before: report the stored row (read after the statement, so a release that

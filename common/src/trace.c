@@ -157,3 +157,16 @@ void trace_outbound(char traceparent[TRACE_TRACEPARENT_LEN + 1],
 	trace_format(t, traceparent);
 	memcpy(tracestate, t->tracestate, strlen(t->tracestate) + 1);
 }
+
+void trace_header_lines(char lines[2][TRACE_HEADER_LINE_MAX])
+{
+	char tp[TRACE_TRACEPARENT_LEN + 1];
+	char ts[TRACE_TRACESTATE_MAX + 1];
+
+	trace_outbound(tp, ts);
+	snprintf(lines[0], TRACE_HEADER_LINE_MAX, "traceparent: %s", tp);
+	if (ts[0] != '\0')
+		snprintf(lines[1], TRACE_HEADER_LINE_MAX, "tracestate: %s", ts);
+	else
+		lines[1][0] = '\0';
+}

@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/money.h"
+#include "common/trace.h"
 
 #define CATALOG_MAX_RESPONSE (1024 * 1024)
 
@@ -316,6 +317,7 @@ static int exchange_once(const char *op, const char *method, const char *path, c
 	CURL *h = thread_handle();
 	struct curl_slist *headers = NULL, *tmp;
 	struct buf url = { 0 }, request_id_hdr = { 0 };
+	char trace_lines[2][TRACE_HEADER_LINE_MAX];
 	char labels[96];
 	CURLcode cc = CURLE_FAILED_INIT;
 	double t0 = now_s();
@@ -338,6 +340,14 @@ static int exchange_once(const char *op, const char *method, const char *path, c
 		if (buf_printf(&request_id_hdr, "X-Request-ID: %s", request_id) != 0)
 			goto out;
 		tmp = curl_slist_append(headers, request_id_hdr.data);
+		if (tmp == NULL)
+			goto out;
+		headers = tmp;
+	}
+	/* W3C Trace Context: the current request's span is the parent of the catalog's. */
+	trace_header_lines(trace_lines);
+	for (int i = 0; i < 2 && trace_lines[i][0] != '\0'; i++) {
+		tmp = curl_slist_append(headers, trace_lines[i]);
 		if (tmp == NULL)
 			goto out;
 		headers = tmp;

@@ -7,6 +7,7 @@
  *   order-service --help     list the environment variables */
 #include "catalog_client.h"
 #include "common/app.h"
+#include "order_metrics.h"
 #include "common/log.h"
 #include "order_saga.h"
 #include "order_repo.h"
@@ -33,6 +34,7 @@ static int order_init(struct app *app)
 	saga.catalog = &catalog_http_ops;
 	saga.catalog_timeout_ms = catalog_timeout_ms;
 	app->service = &saga;
+	order_metrics_init();
 	if (catalog_global_init() != 0)
 		return -1;
 	if (catalog_init(catalog_url, catalog_timeout_ms) != 0 ||

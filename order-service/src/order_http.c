@@ -9,6 +9,7 @@
 #include "common/valid.h"
 #include "order.h"
 #include "order_repo.h"
+#include "order_metrics.h"
 #include "order_saga.h"
 
 #define IDEM_HEADER "Idempotency-Key"
@@ -109,14 +110,17 @@ int order_http_create(struct http_req *req, struct http_resp *resp)
 	int rc;
 
 	rc = http_json_body(req, resp, &body);
-	if (rc != 0)
+	if (rc != 0) {
+		order_metrics_invalid();
 		goto out;
+	}
 	errors = json_array();
 	(void)order_validate_create(body, &in, errors);
 	if (key != NULL && !order_idempotency_key_valid(key))
 		valid_error(errors, "value_error", "header", IDEM_HEADER,
 			    "Idempotency-Key must be 1 to 255 visible ASCII characters", NULL);
 	if (json_array_size(errors) > 0) {
+		order_metrics_invalid();
 		rc = http_validation_error(resp, errors);
 		errors = NULL;
 		goto out;
@@ -124,6 +128,7 @@ int order_http_create(struct http_req *req, struct http_resp *resp)
 	if (key != NULL)
 		canonical = jsonx_canonical(body);
 	oc = order_saga_place(app_saga(req), &in, key, canonical, req->request_id, &o, &detail);
+	order_metrics_place(oc);
 	rc = saga_answer(resp, req, oc, &o, detail, 0, ORDER_STATUS_INVALID);
 out:
 	json_decref(body);

@@ -1,6 +1,8 @@
 /* order_saga.c - the steps of the order saga (see order_saga.h and docs/consistency.md). */
 #include "order_saga.h"
 
+#include "order_metrics.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -353,8 +355,10 @@ enum saga_outcome order_saga_set_status(const struct order_saga *s, long long id
 			oc = db_outcome(st, request_id);
 			goto out;
 		}
-		if (to == ORDER_CANCELLED)
+		if (to == ORDER_CANCELLED) {
+			order_metrics_cancelled();
 			release_cancelled(s, out, request_id);
+		}
 		oc = SAGA_UPDATED;
 		goto out;
 	}

@@ -49,5 +49,9 @@ const struct trace_ctx *trace_current(void);
  * tracestate gets "" when there is none. */
 void trace_outbound(char traceparent[TRACE_TRACEPARENT_LEN + 1],
 		    char tracestate[TRACE_TRACESTATE_MAX + 1]);
+/* The same as ready-made request header lines for an HTTP client: lines[0] gets
+ * "traceparent: 00-...", lines[1] "tracestate: ..." or "" when there is none. */
+#define TRACE_HEADER_LINE_MAX (TRACE_TRACESTATE_MAX + 16)
+void trace_header_lines(char lines[2][TRACE_HEADER_LINE_MAX]);
 
 #endif
