@@ -76,6 +76,11 @@ static const char *metrics_commit = "unknown";
 static double metrics_started;
 static atomic_llong metrics_inflight;
 
+#define METRICS_HELP_REQUESTS "HTTP requests answered, by route template, method and status."
+#define METRICS_HELP_DURATION "Time from a request's first byte to its answer, seconds."
+#define METRICS_HELP_IN "Request body size, bytes."
+#define METRICS_HELP_OUT "Response body size, bytes."
+
 void metrics_init(const char *service, const char *version, const char *commit)
 {
 	struct timespec ts;
@@ -85,6 +90,13 @@ void metrics_init(const char *service, const char *version, const char *commit)
 	metrics_commit = commit != NULL && commit[0] != '\0' ? commit : "unknown";
 	clock_gettime(CLOCK_REALTIME, &ts);
 	metrics_started = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	/* The request families are declared from the start, so the first scrape shows them. */
+	metrics_declare_counter("http_requests_total", METRICS_HELP_REQUESTS);
+	metrics_declare_histogram("http_request_duration_seconds", METRICS_HELP_DURATION,
+				  METRICS_BUCKETS_SECONDS);
+	metrics_declare_histogram("http_request_size_bytes", METRICS_HELP_IN, METRICS_BUCKETS_BYTES);
+	metrics_declare_histogram("http_response_size_bytes", METRICS_HELP_OUT,
+				  METRICS_BUCKETS_BYTES);
 }
 
 static void *metrics_alloc(size_t n)
@@ -369,11 +381,10 @@ size_t metrics_label_escape(char *out, size_t cap, const char *s)
 void metrics_request(const char *route, const char *method, int status, double seconds,
 		     unsigned long long bytes_in, unsigned long long bytes_out)
 {
-	static const char count_help[] = "HTTP requests answered, by route template, method and "
-					 "status.";
-	static const char dur_help[] = "Time from a request's first byte to its answer, seconds.";
-	static const char in_help[] = "Request body size, bytes.";
-	static const char out_help[] = "Response body size, bytes.";
+	static const char count_help[] = METRICS_HELP_REQUESTS;
+	static const char dur_help[] = METRICS_HELP_DURATION;
+	static const char in_help[] = METRICS_HELP_IN;
+	static const char out_help[] = METRICS_HELP_OUT;
 	char r[256];
 	char lab_count[384];
 	char lab_rm[352];

@@ -124,20 +124,23 @@ static long otlp_post(CURL *h, const char *url, const char *body, size_t len, lo
 	return status;
 }
 
-/* Sends v[0..n): one POST. Counts the outcome; logs a failure (at most once per 10 s). */
-static void send_batch(struct otlp_state *st, CURL *h, const struct otlp_span *v, size_t n)
+/* Sends v[0..n): one POST. Counts the outcome; logs a failure (at most once per 10 s).
+ * Returns 0 when the collector took it, else -1. */
+static int send_batch(struct otlp_state *st, CURL *h, const struct otlp_span *v, size_t n)
 {
 	static long long last_log_s;
 	json_t *payload = otlp_payload(v, n, st->service, st->version);
 	char *body = payload != NULL ? json_dumps(payload, JSON_COMPACT) : NULL;
 	char err[256] = "out of memory";
 	long status = 0;
+	int rc = -1;
 
 	if (body != NULL && h != NULL)
 		status = otlp_post(h, st->url, body, strlen(body), st->cfg.timeout_ms, err,
 				   sizeof(err));
 	if (status >= 200 && status < 300) {
 		metrics_inc(st->exported, n);
+		rc = 0;
 	} else {
 		long long now = (long long)time(NULL);
 
@@ -154,6 +157,7 @@ static void send_batch(struct otlp_state *st, CURL *h, const struct otlp_span *v
 	}
 	free(body);
 	json_decref(payload);
+	return rc;
 }
 
 static void *otlp_main(void *arg)
@@ -168,6 +172,7 @@ static void *otlp_main(void *arg)
 		log_msg(LOG_ERROR, NULL, "otlp: cannot start the exporter (out of memory)");
 	while (!stopping) {
 		size_t n = 0;
+		int sent;
 		struct timespec until;
 
 		clock_gettime(CLOCK_MONOTONIC, &until);
@@ -182,7 +187,8 @@ static void *otlp_main(void *arg)
 		       pthread_cond_timedwait(&st->cv, &st->mu, &until) == 0)
 			;
 		stopping = st->stopping;
-		/* On stop: whatever is queued goes out, one batch at a time. */
+		/* On stop: whatever is queued goes out, one batch at a time, until a POST fails
+		 * (a dead collector must not hold the shutdown for queue/batch timeouts). */
 		do {
 			n = 0;
 			while (batch != NULL && n < cap && st->len > 0) {
@@ -191,10 +197,9 @@ static void *otlp_main(void *arg)
 				st->len--;
 			}
 			pthread_mutex_unlock(&st->mu);
-			if (n > 0)
-				send_batch(st, h, batch, n);
+			sent = n > 0 ? send_batch(st, h, batch, n) : 0;
 			pthread_mutex_lock(&st->mu);
-		} while (stopping && n > 0 && st->len > 0);
+		} while (stopping && sent == 0 && n > 0 && st->len > 0);
 		pthread_mutex_unlock(&st->mu);
 	}
 	curl_easy_cleanup(h);

@@ -47,8 +47,9 @@ START_TEST(test_metrics_exposes_requests_latency_and_pool)
 	ck_assert_ptr_nonnull(strstr(r.body, "status=\"404\""));
 	ck_assert_ptr_nonnull(strstr(r.body, "http_request_duration_seconds_bucket"));
 	ck_assert_ptr_nonnull(strstr(r.body, "db_pool_in_use"));
-	ck_assert_ptr_nonnull(strstr(r.body, "db_pool_waits_total"));
-	ck_assert_ptr_nonnull(strstr(r.body, "db_errors_total"));
+	ck_assert_ptr_nonnull(strstr(r.body, "db_pool_waiters"));
+	ck_assert_ptr_nonnull(strstr(r.body, "# TYPE db_pool_wait_seconds histogram"));
+	ck_assert_ptr_nonnull(strstr(r.body, "db_pool_connect_failures_total"));
 	ts_resp_free(&r);
 }
 END_TEST
