@@ -659,7 +659,9 @@ out:
 	if (r != NULL)
 		MHD_destroy_response(r);
 	resp_clear(resp);
-	request_done(srv, conn, ctx, status, method, url, label, r != NULL ? len : 0);
+	/* A HEAD answer carries the headers of the GET but no body bytes. */
+	request_done(srv, conn, ctx, status, method, url, label,
+		     r != NULL && strcmp(method, "HEAD") != 0 ? len : 0);
 	return ret;
 }
 

@@ -227,6 +227,44 @@ START_TEST(test_first_bad_variable_is_reported)
 }
 END_TEST
 
+/* The observability settings: defaults, a CIDR list, a bad CIDR named in the error. */
+static int parse_obs(const char *const *env, struct cfg_common *c, char *err, size_t errlen)
+{
+	struct cfg_var vars[] = { CFG_OBS_VARS(c) };
+
+	memset(c, 0, sizeof(*c));
+	fake_env = env;
+	return cfg_parse(vars, sizeof(vars) / sizeof(vars[0]), fake_get, err, errlen);
+}
+
+START_TEST(test_observability_settings_defaults_and_checks)
+{
+	static const char *const none[] = { NULL };
+	static const char *const good[] = { "TRUSTED_PROXIES=10.0.0.0/8, ::1",
+					    "OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4318/",
+					    "LOG_SLOW_MS=250", NULL };
+	static const char *const bad[] = { "TRUSTED_PROXIES=10.0.0.0/8,300.1.1.1", NULL };
+	struct cfg_common c;
+	char err[256] = "";
+
+	ck_assert_int_eq(parse_obs(none, &c, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.trusted_proxies, "");
+	ck_assert_int_eq(c.log_slow_ms, 1000);
+	ck_assert_ptr_null(c.otlp_endpoint);
+	ck_assert_int_eq(c.otlp_queue_size, 2048);
+	ck_assert_int_eq(c.otlp_batch_size, 512);
+	ck_assert_int_eq(c.otlp_delay_ms, 5000);
+	ck_assert_int_eq(c.otlp_timeout_ms, 10000);
+	ck_assert_int_eq(parse_obs(good, &c, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.trusted_proxies, "10.0.0.0/8, ::1");
+	ck_assert_str_eq(c.otlp_endpoint, "http://collector:4318");
+	ck_assert_int_eq(c.log_slow_ms, 250);
+	ck_assert_int_eq(parse_obs(bad, &c, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "TRUSTED_PROXIES") != NULL && strstr(err, "300.1.1.1") != NULL,
+		      "%s", err);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("config");
@@ -235,6 +273,7 @@ int main(void)
 	int failed;
 
 	tcase_add_test(tc, test_defaults_apply_when_unset);
+	tcase_add_test(tc, test_observability_settings_defaults_and_checks);
 	tcase_add_test(tc, test_values_from_environment);
 	tcase_add_test(tc, test_empty_value_counts_as_unset);
 	tcase_add_test(tc, test_port_abc_is_rejected_naming_the_variable);
