@@ -1,4 +1,4 @@
-/* httpc.c - minimal libcurl GET (see httpc.h). */
+/* httpc.c - minimal libcurl GET and POST (see httpc.h). */
 #include "common/httpc.h"
 
 #include "common/buf.h"
@@ -78,9 +78,13 @@ const char *httpc_status_name(enum httpc_status s)
 	return "error";
 }
 
-enum httpc_status httpc_get(struct httpc *c, const struct httpc_req *req, struct httpc_resp *resp)
+/* One exchange: GET, or POST of req->body when post is set. */
+static enum httpc_status httpc_perform(struct httpc *c, const struct httpc_req *req,
+				       struct httpc_resp *resp, int post)
 {
 	struct httpc_sink sink = { 0 };
+	struct curl_slist *hdrs = NULL, *more;
+	char ctype[160];
 	char curl_err[CURL_ERROR_SIZE] = "";
 	enum httpc_status st = HTTPC_ERROR;
 	CURLcode cc;
@@ -100,7 +104,29 @@ enum httpc_status httpc_get(struct httpc *c, const struct httpc_req *req, struct
 		snprintf(resp->error, sizeof(resp->error), "URL rejected by libcurl");
 		goto out;
 	}
-	(void)curl_easy_setopt(c->easy, CURLOPT_HTTPGET, 1L);
+	if (post) {
+		snprintf(ctype, sizeof(ctype), "Content-Type: %s",
+			 req->content_type != NULL ? req->content_type : "application/json");
+		hdrs = curl_slist_append(NULL, ctype);
+		if (hdrs == NULL) {
+			snprintf(resp->error, sizeof(resp->error), "out of memory");
+			goto out;
+		}
+		/* The body goes with the headers: no "Expect: 100-continue" round trip. */
+		more = curl_slist_append(hdrs, "Expect:");
+		if (more == NULL) {
+			snprintf(resp->error, sizeof(resp->error), "out of memory");
+			goto out;
+		}
+		hdrs = more;
+		(void)curl_easy_setopt(c->easy, CURLOPT_POST, 1L);
+		(void)curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, req->body != NULL ? req->body : "");
+		(void)curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE_LARGE,
+				       (curl_off_t)(req->body != NULL ? req->body_len : 0));
+		(void)curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, hdrs);
+	} else {
+		(void)curl_easy_setopt(c->easy, CURLOPT_HTTPGET, 1L);
+	}
 	(void)curl_easy_setopt(c->easy, CURLOPT_NOSIGNAL, 1L);
 	(void)curl_easy_setopt(c->easy, CURLOPT_FOLLOWLOCATION, 0L);
 	(void)curl_easy_setopt(c->easy, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
@@ -124,10 +150,24 @@ enum httpc_status httpc_get(struct httpc *c, const struct httpc_req *req, struct
 		st = cc == CURLE_OPERATION_TIMEDOUT ? HTTPC_TIMEOUT : HTTPC_ERROR;
 	}
 out:
+	if (hdrs != NULL) {
+		(void)curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, NULL); /* hdrs is freed now */
+		curl_slist_free_all(hdrs);
+	}
 	resp->len = sink.body.len;
 	resp->body = buf_steal(&sink.body);
 	if (st != HTTPC_OK) {
 		resp->status = 0;
 	}
 	return st;
+}
+
+enum httpc_status httpc_get(struct httpc *c, const struct httpc_req *req, struct httpc_resp *resp)
+{
+	return httpc_perform(c, req, resp, 0);
+}
+
+enum httpc_status httpc_post(struct httpc *c, const struct httpc_req *req, struct httpc_resp *resp)
+{
+	return httpc_perform(c, req, resp, 1);
 }

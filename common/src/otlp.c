@@ -2,15 +2,14 @@
  *
  * The queue is a ring of fixed-size spans behind one mutex that is held only to copy a span in
  * or a batch out; the thread builds the JSON and POSTs with the lock released, so a slow or
- * dead collector costs requests nothing but dropped spans. The POST lives in otlp_post(), the
- * one function here that uses libcurl: it moves to common/httpc.c once that module grows POST
- * (DECISIONS.md: one HTTP client module). */
+ * dead collector costs requests nothing but dropped spans. The POST goes through common/httpc.c
+ * (DECISIONS.md: one HTTP client module), on a client this thread owns. */
 #include "common/otlp.h"
 
+#include "common/httpc.h"
 #include "common/log.h"
 #include "common/metrics.h"
 
-#include <curl/curl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -90,54 +89,33 @@ json_t *otlp_payload(const struct otlp_span *v, size_t n, const char *service,
 	return root;
 }
 
-/* POSTs body to url as JSON. Returns the HTTP status, or 0 with err filled on a transport
- * failure. The one libcurl call site of this module (see the top of the file). */
-static long otlp_post(CURL *h, const char *url, const char *body, size_t len, long timeout_ms,
-		      char *err, size_t errlen)
-{
-	struct curl_slist *hdrs = NULL, *tmp;
-	long status = 0;
-	CURLcode rc;
-
-	err[0] = '\0';
-	tmp = curl_slist_append(hdrs, "Content-Type: application/json");
-	if (tmp == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return 0;
-	}
-	hdrs = tmp;
-	curl_easy_reset(h);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)len);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 2000 ? timeout_ms : 2000L);
-	rc = curl_easy_perform(h);
-	if (rc == CURLE_OK)
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	else
-		snprintf(err, errlen, "%s", curl_easy_strerror(rc));
-	curl_slist_free_all(hdrs);
-	return status;
-}
-
 /* Sends v[0..n): one POST. Counts the outcome; logs a failure (at most once per 10 s).
  * Returns 0 when the collector took it, else -1. */
-static int send_batch(struct otlp_state *st, CURL *h, const struct otlp_span *v, size_t n)
+static int send_batch(struct otlp_state *st, struct httpc *h, const struct otlp_span *v,
+		      size_t n)
 {
 	static long long last_log_s;
 	json_t *payload = otlp_payload(v, n, st->service, st->version);
 	char *body = payload != NULL ? json_dumps(payload, JSON_COMPACT) : NULL;
-	char err[256] = "out of memory";
+	struct httpc_resp resp = { 0 };
 	long status = 0;
 	int rc = -1;
 
-	if (body != NULL && h != NULL)
-		status = otlp_post(h, st->url, body, strlen(body), st->cfg.timeout_ms, err,
-				   sizeof(err));
+	snprintf(resp.error, sizeof(resp.error), "out of memory");
+	if (body != NULL && h != NULL) {
+		struct httpc_req req = { .url = st->url,
+					 .connect_timeout_ms = st->cfg.timeout_ms < 2000
+								       ? st->cfg.timeout_ms
+								       : 2000,
+					 .timeout_ms = st->cfg.timeout_ms,
+					 .max_body = 65536,
+					 .body = body,
+					 .body_len = strlen(body),
+					 .content_type = "application/json" };
+
+		if (httpc_post(h, &req, &resp) == HTTPC_OK)
+			status = resp.status;
+	}
 	if (status >= 200 && status < 300) {
 		metrics_inc(st->exported, n);
 		rc = 0;
@@ -152,9 +130,10 @@ static int send_batch(struct otlp_state *st, CURL *h, const struct otlp_span *v,
 					st->url, status, n);
 			else
 				log_msg(LOG_WARN, NULL, "otlp: POST %s failed (%s); %zu spans lost",
-					st->url, err, n);
+					st->url, resp.error, n);
 		}
 	}
+	httpc_resp_free(&resp);
 	free(body);
 	json_decref(payload);
 	return rc;
@@ -165,7 +144,7 @@ static void *otlp_main(void *arg)
 	struct otlp_state *st = arg;
 	size_t cap = (size_t)st->cfg.batch_size;
 	struct otlp_span *batch = malloc(cap * sizeof(*batch));
-	CURL *h = curl_easy_init();
+	struct httpc *h = httpc_new();
 	int stopping = 0;
 
 	if (batch == NULL || h == NULL)
@@ -202,7 +181,7 @@ static void *otlp_main(void *arg)
 		} while (stopping && sent == 0 && n > 0 && st->len > 0);
 		pthread_mutex_unlock(&st->mu);
 	}
-	curl_easy_cleanup(h);
+	httpc_free(h);
 	free(batch);
 	return NULL;
 }

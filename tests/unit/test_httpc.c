@@ -28,7 +28,35 @@ struct server {
 	bool silent;
 	atomic_bool stop;
 	pthread_t thread;
+	char last[4096]; /* the last request received whole (head and body), NUL-terminated */
 };
+
+/* Reads a request into buf until its head and Content-Length bytes of body are in (or 1 s). */
+static void read_request(int c, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	while (n + 1 < cap) {
+		struct pollfd pfd = { .fd = c, .events = POLLIN };
+		const char *end, *cl;
+		ssize_t r;
+
+		if (poll(&pfd, 1, 1000) <= 0)
+			break;
+		r = recv(c, buf + n, cap - 1 - n, 0);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		buf[n] = '\0';
+		end = strstr(buf, "\r\n\r\n");
+		if (end == NULL)
+			continue;
+		cl = strcasestr(buf, "Content-Length:");
+		if (cl == NULL || cl > end || (size_t)(end + 4 - buf) + (size_t)atol(cl + 15) <= n)
+			break;
+	}
+}
 
 static void *server_main(void *arg)
 {
@@ -48,7 +76,8 @@ static void *server_main(void *arg)
 		c = accept(s->fd, NULL, NULL);
 		if (c < 0)
 			continue;
-		(void)recv(c, req, sizeof(req), 0);
+		read_request(c, req, sizeof(req));
+		memcpy(s->last, req, sizeof(s->last));
 		if (s->silent) {
 			if (nheld < 8)
 				held[nheld++] = c;
@@ -105,6 +134,34 @@ static double now_ms(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
+
+START_TEST(test_post_sends_body_and_content_type)
+{
+	struct server s;
+	struct httpc *c = httpc_new();
+	struct httpc_resp r;
+	char url[64];
+	static const char body[] = "{\"resourceSpans\":[]}";
+
+	server_start(&s, 200, 2, false);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/traces", s.port);
+	ck_assert_int_eq(httpc_post(c,
+				    &(struct httpc_req){ .url = url,
+							 .body = body,
+							 .body_len = strlen(body),
+							 .content_type = "application/json" },
+				    &r),
+			 HTTPC_OK);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_int_eq(strncmp(s.last, "POST /v1/traces HTTP/1.1\r\n", 26), 0);
+	ck_assert_ptr_nonnull(strcasestr(s.last, "\r\nContent-Type: application/json\r\n"));
+	ck_assert_ptr_null(strcasestr(s.last, "Expect:"));
+	ck_assert_ptr_nonnull(strstr(s.last, "\r\n\r\n{\"resourceSpans\":[]}"));
+	httpc_resp_free(&r);
+	httpc_free(c);
+	server_stop(&s);
+}
+END_TEST
 
 START_TEST(test_get_returns_status_and_body)
 {
@@ -205,6 +262,7 @@ int main(void)
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return 1;
 	tcase_add_test(t, test_get_returns_status_and_body);
+	tcase_add_test(t, test_post_sends_body_and_content_type);
 	tcase_add_test(t, test_body_over_the_cap_is_refused);
 	tcase_add_test(t, test_silent_server_times_out_within_bound);
 	tcase_add_test(t, test_refused_connection_and_other_schemes_are_errors);

@@ -6,8 +6,8 @@
  * the intended use is one handle per thread (a worker, the JWKS refresher, an exporter), never
  * shared between threads. Every call has a connect timeout and a total timeout (libcurl's defaults
  * are 300 s and never), a capped response body, CURLOPT_NOSIGNAL (safe in threaded servers), and
- * only http/https, without following redirects. POST and request headers come when the catalog
- * client moves here.
+ * only http/https, without following redirects. GET and POST (a body with its Content-Type);
+ * other request headers come when the catalog client moves here.
  *
  * The process must call curl_global_init() once in main before any thread starts (libcurl's own
  * rule); httpc never calls it. */
@@ -28,6 +28,11 @@ struct httpc_req {
 	long connect_timeout_ms; /* <= 0: 2000 */
 	long timeout_ms;         /* whole exchange; <= 0: 5000 */
 	size_t max_body;         /* 0: 1 MiB */
+	/* httpc_post only: the request body (not copied; must live until the call returns) and
+	 * its Content-Type (NULL: application/json). */
+	const char *body;
+	size_t body_len;
+	const char *content_type;
 };
 
 struct httpc_resp {
@@ -44,6 +49,9 @@ void httpc_free(struct httpc *c);
 /* GET req->url and wait for the whole answer (blocks up to timeout_ms). resp is filled in every
  * case; the caller frees it with httpc_resp_free (also after an error). */
 enum httpc_status httpc_get(struct httpc *c, const struct httpc_req *req, struct httpc_resp *resp);
+/* POST req->body (body_len bytes, Content-Type req->content_type) to req->url and wait for the
+ * whole answer; otherwise as httpc_get. Used by the span exporter (otlp.c). */
+enum httpc_status httpc_post(struct httpc *c, const struct httpc_req *req, struct httpc_resp *resp);
 /* Frees resp->body and clears resp. */
 void httpc_resp_free(struct httpc_resp *resp);
 /* A short name for a status: "ok", "timeout", "too_large", "error". */
