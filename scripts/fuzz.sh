@@ -28,11 +28,11 @@ mkdir -p "$build" "$corpus"
 	"$root/common/src/jsonx.c" "$root/common/src/router.c" \
 	"$root/common/src/auth.c" "$root/common/src/auth_jwks.c" "$root/common/src/auth_cache.c" \
 	"$root/common/src/httpc.c" "$root/common/src/buf.c" "$root/common/src/log.c" \
-	"$root/common/src/utf8.c" \
+	"$root/common/src/utf8.c" "$root/common/src/trace.c" "$root/common/src/netaddr.c" \
 	$(pkg-config --cflags --libs jansson cjose libcrypto libcurl) -lpthread \
 	-o "$build/fuzz_parsers"
 
-# Seeds: the first byte selects the target (0 text parsers, 1 JSON + field validators, 2 router).
+# Seeds: the first byte selects the target modulo 5 (0 text parsers, 1 JSON + field validators, 2 router).
 seed() { printf "$2" >"$corpus/seed-$1"; }
 seed money '\00044.99'
 seed money-neg '\000-0.5'
@@ -42,6 +42,9 @@ seed email '\000A@Example.COM'
 seed time '\0002026-11-29 10:00:00.123456+00'
 seed json '\001{"title":" x ","price":"44.99","quantity":5,"r":1.5,"n":null}'
 seed json-nul '\001{"a":"\\u0000","b":12.345}'
+seed traceparent '\x0500-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'
+seed xff '\x05203.0.113.9, 10.0.0.5'
+seed query '\x05/orders?customer_email=a%%40b.c&limit=2'
 seed route '\002/books/12'
 seed route-rel '\002/reservations/abc/release'
 

@@ -1,5 +1,6 @@
 /* fuzz_parsers.c - libFuzzer harness for the pure parsers of common/ (money, valid, jsonx, the
- * router, the bearer token and JWKS parsers of auth). Client bytes reach each of them, so none may
+ * router, the bearer token and JWKS parsers of auth, the observability parsers: traceparent,
+ * TRUSTED_PROXIES/X-Forwarded-For, the access log's query redaction). Client bytes reach each of them, so none may
  * crash, hang, leak or read out of bounds, whatever the input. Built by scripts/fuzz.sh (see
  * docs/fuzzing.md); not part of the CMake build.
  *
@@ -12,6 +13,8 @@
 #include "common/valid.h"
 
 #include "common/log.h"
+#include "common/netaddr.h"
+#include "common/trace.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -46,6 +49,37 @@ static void check_cents(int64_t cents)
 		abort();
 	money_format(cents, text);
 	if (money_parse(text, &again) != MONEY_OK || again != cents)
+		abort();
+}
+
+/* The observability parsers: a traceparent that parses round-trips; a CIDR list and an
+ * X-Forwarded-For never give a client that is not an address; redaction stays in bounds. */
+static void fuzz_observability(const char *s)
+{
+	char tid[33], pid[17], out[TRACE_TRACEPARENT_LEN + 1], client[NETADDR_TEXT_MAX];
+	char redacted[64];
+	struct netaddr_list l;
+	struct trace_ctx t;
+	char err[160];
+	uint8_t flags;
+
+	if (trace_parse_traceparent(s, tid, pid, &flags) == 0) {
+		trace_begin(&t, s, NULL);
+		if (strcmp(t.trace_id, tid) != 0 || strcmp(t.parent_id, pid) != 0)
+			abort();
+		trace_format(&t, out);
+		if (trace_parse_traceparent(out, NULL, NULL, NULL) != 0)
+			abort();
+	}
+	(void)trace_tracestate_ok(s);
+	if (netaddr_list_parse(s, &l, err, sizeof(err)) == 0 && l.n > NETADDR_MAX_CIDRS)
+		abort();
+	(void)netaddr_list_parse("127.0.0.1,10.0.0.0/8", &l, err, sizeof(err));
+	netaddr_client(&l, "127.0.0.1", s, client);
+	if (strlen(client) >= NETADDR_TEXT_MAX)
+		abort();
+	log_redact_query(s, redacted, sizeof(redacted));
+	if (strlen(redacted) >= sizeof(redacted))
 		abort();
 }
 
@@ -84,6 +118,7 @@ static void fuzz_text(const char *s, size_t len)
 	t = jsonx_pg_time(s);
 	json_decref(t);
 	json_decref(errors);
+	fuzz_observability(s);
 }
 
 static void fuzz_json(const char *s, size_t len)
