@@ -703,6 +703,7 @@ function checkTarget(objs, profile, routeList) {
   const other = { ns: { 'kubernetes.io/metadata.name': 'elsewhere' }, pod: { app: 'x' } };
   const dns = { ns: { 'kubernetes.io/metadata.name': 'kube-system' }, pod: { 'k8s-app': 'kube-dns' } };
   const ext = { ip: true };
+  const collector = { ns: { 'kubernetes.io/metadata.name': MONITORING_NS }, pod: { app: 'otel-collector' } };
   const flows = [
     ['edge -> catalog API', edge, cat, API_PORT, true], ['edge -> orders API', edge, ord, API_PORT, true],
     ['edge -> catalog admin', edge, cat, ADMIN_PORT, false], ['edge -> orders admin', edge, ord, ADMIN_PORT, false],
@@ -720,6 +721,9 @@ function checkTarget(objs, profile, routeList) {
     ['catalog -> outside :5432', cat, ext, 5432, false], ['postgres -> outside :443', pg, ext, 443, false],
     ['backup -> outside :443', bak, ext, 443, false],
     ['catalog -> DNS', cat, dns, 53, true], ['postgres -> DNS', pg, dns, 53, true],
+    ['catalog -> OTLP collector', cat, collector, 4318, true], ['orders -> OTLP collector', ord, collector, 4318, true],
+    ['postgres -> OTLP collector', pg, collector, 4318, false], ['orders -> monitoring :9090', ord, mon, 9090, false],
+    ['orders -> outside :4318', ord, ext, 4318, false],
   ];
   let flowsOk = true;
   for (const [name, from, to, port, want] of flows) {
