@@ -294,14 +294,12 @@ void catalog_metrics(struct buf *out)
 			 (int)st);
 }
 
+/* A failed call, by operation and reason, for the debug log. (The metrics are the documented
+ * catalog_client_calls_total{outcome} and catalog_client_duration_seconds: docs/operations.md
+ * allows no other series under catalog_.) */
 static void count_failure(const char *op, const char *reason)
 {
-	char labels[96];
-
-	(void)snprintf(labels, sizeof labels, "op=\"%s\",reason=\"%s\"", op, reason);
-	metrics_count("catalog_failures_total",
-		      "Catalog calls that failed (transport error, timeout, 5xx, garbage, unexpected status)", labels,
-		      1);
+	log_msg(LOG_DEBUG, NULL, "catalog %s failed: %s", op, reason);
 }
 
 #define EXCHANGE_NOT_SENT (-2)
@@ -318,7 +316,6 @@ static int exchange_once(const char *op, const char *method, const char *path, c
 	struct curl_slist *headers = NULL, *tmp;
 	struct buf url = { 0 }, request_id_hdr = { 0 };
 	char trace_lines[2][TRACE_HEADER_LINE_MAX];
-	char labels[96];
 	CURLcode cc = CURLE_FAILED_INIT;
 	double t0 = now_s();
 	int rc = -1;
@@ -419,14 +416,6 @@ out:
 	curl_slist_free_all(headers);
 	buf_free(&url);
 	buf_free(&request_id_hdr);
-	if (!sent)
-		return rc;
-	(void)snprintf(labels, sizeof labels, "op=\"%s\",code=\"%ld\"", op, ex->status);
-	metrics_count("catalog_requests_total", "Calls to the catalog by operation and HTTP code",
-		      labels, 1);
-	(void)snprintf(labels, sizeof labels, "op=\"%s\"", op);
-	metrics_observe("catalog_request_duration_seconds", "Latency of calls to the catalog",
-			labels, now_s() - t0);
 	return rc;
 }
 

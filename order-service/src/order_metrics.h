@@ -7,7 +7,8 @@
 
 #include "order_saga.h"
 
-/* Registers every series (all read 0 until the first event). Call before serving. */
+/* Registers every series (all read 0 until the first event), also those of the catalog client
+ * and of recovery, so the first scrape shows the whole documented set. Call before serving. */
 void order_metrics_init(void);
 /* A POST /orders refused before the saga ran: bad body or headers (reason "invalid"). */
 void order_metrics_invalid(void);

@@ -211,12 +211,15 @@ START_TEST(test_scrapes_of_both_services_pass_promtool_and_carry_the_series)
 		free(m);
 	}
 	/* The contract of docs/operations.md (names, types, labels; nothing undocumented under our
-	 * prefixes), after traffic. (The order service joins once the catalog-client and recovery
-	 * series of the fault-isolation work are in.) */
+	 * prefixes), after traffic, for both services. */
 	ck_assert_msg(ts_system("bash '%s/../../tests/monitoring/check-exposition.sh' "
 				"'%s/metrics' catalog-service >&2",
 				t_env("MIGRATIONS_DIR"), cat.admin_url) == 0,
 		      "the catalog scrape does not match docs/operations.md");
+	ck_assert_msg(ts_system("bash '%s/../../tests/monitoring/check-exposition.sh' "
+				"'%s/metrics' order-service >&2",
+				t_env("MIGRATIONS_DIR"), ord.admin_url) == 0,
+		      "the order service's scrape does not match docs/operations.md");
 	for (int i = 0; i < 2; i++) {
 		m = scrape_and_lint(i == 0 ? ord.admin_url : ord.url);
 		for (size_t k = 0; k < sizeof(common_series) / sizeof(*common_series); k++)

@@ -635,8 +635,11 @@ START_TEST(test_operational_endpoints)
 			 201);
 	(void)ts_req(&r, "GET", order.url, NULL, "/metrics");
 	ck_assert_int_eq(r.status, 200);
-	ck_assert_ptr_nonnull(strstr(r.body, "catalog_requests_total"));
-	ck_assert_ptr_nonnull(strstr(r.body, "catalog_request_duration_seconds"));
+	ck_assert_ptr_nonnull(strstr(r.body, "catalog_client_calls_total{outcome=\"ok\"} "));
+	ck_assert_ptr_null(strstr(r.body, "catalog_client_calls_total{outcome=\"ok\"} 0\n"));
+	ck_assert_ptr_nonnull(strstr(r.body, "catalog_client_duration_seconds_count"));
+	ck_assert_ptr_nonnull(strstr(r.body, "\norders_created_total "));
+	ck_assert_ptr_null(strstr(r.body, "\norders_created_total 0\n"));
 	ck_assert_ptr_nonnull(strstr(r.body, "db_pool_size"));
 	ts_resp_free(&r);
 	(void)ts_req(&r, "GET", order.url, NULL, "/openapi.json");

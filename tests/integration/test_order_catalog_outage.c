@@ -326,7 +326,8 @@ START_TEST(test_catalog_answering_garbage_is_503_with_retry_after_and_no_order)
 		ck_assert_int_ge(fake.releases, 1);
 		ck_assert_int_eq(t_sql_ll(db, sql), 0);
 		(void)ts_req(&r, "GET", bad.url, NULL, "/metrics");
-		ck_assert_msg(strstr(r.body, "catalog_failures_total{op=\"reserve\"") != NULL,
+		ck_assert_msg(strstr(r.body, "orders_failed_total{reason=\"catalog_unavailable\"} 1\n") !=
+				      NULL,
 			      "reply %zu not counted as a catalog failure", i);
 		ts_resp_free(&r);
 		ck_assert_int_eq(ts_stop(&bad, SIGTERM, 5000), 0);
