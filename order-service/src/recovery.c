@@ -8,6 +8,7 @@
 
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/trace.h"
 #include "order_repo.h"
 
 static struct recovery_config rec_cfg;
@@ -21,9 +22,8 @@ static pthread_cond_t rec_cv;
 static struct recovery_stats rec_stats;
 static bool stats_known;
 
-/* One pass, then the gauges: the backlog is read after the pass, so what a pass could not
- * settle (and parked items) shows up at once. */
-static void run_pass(void)
+/* The pass itself and the gauges it leaves (see run_pass). */
+static void pass_work(void)
 {
 	struct recovery_stats st;
 
@@ -39,6 +39,19 @@ static void run_pass(void)
 	rec_stats = st;
 	stats_known = true;
 	pthread_mutex_unlock(&rec_mu);
+}
+
+/* One pass, then the gauges: the backlog is read after the pass, so what a pass could not
+ * settle (and parked items) shows up at once. A pass is one trace: its log lines and the
+ * catalog calls it makes carry the same trace id (docs/observability.md). */
+static void run_pass(void)
+{
+	struct trace_ctx trace;
+
+	trace_begin(&trace, NULL, NULL);
+	trace_set_current(&trace);
+	pass_work();
+	trace_set_current(NULL);
 }
 
 void recovery_metrics(struct buf *out)

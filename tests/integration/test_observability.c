@@ -311,6 +311,51 @@ START_TEST(test_one_orders_trace_id_is_in_both_services_logs)
 }
 END_TEST
 
+START_TEST(test_a_recovery_pass_is_one_trace_across_both_logs)
+{
+	struct ts_proc cat, ord;
+	const char *oenv[] = { NULL, "CATALOG_TIMEOUT_MS=300", "RECOVERY_INTERVAL_MS=200",
+			       "RECOVERY_BACKOFF_BASE_MS=100", NULL };
+	struct ts_resp r = { 0 };
+	char curl[160], rid[48], path[64];
+	json_t *cl, *ol;
+	long long book, id = 0;
+
+	start(&cat, "CATALOG_BIN", NULL);
+	(void)snprintf(curl, sizeof curl, "CATALOG_SERVICE_URL=%s", cat.url);
+	oenv[0] = curl;
+	start(&ord, "ORDER_BIN", oenv);
+	book = t_create_book(cat.url, "2.00", 3);
+	ck_assert_int_eq(t_order(ord.url, book, 1, NULL, &id), 201);
+	/* The cancel cannot give the stock back while the catalog is frozen: recovery does it. */
+	ck_assert_int_eq(kill(cat.pid, SIGSTOP), 0);
+	(void)snprintf(path, sizeof path, "/orders/%lld/status", id);
+	ck_assert_int_eq(ts_req(&r, "PATCH", ord.url, "{\"status\":\"cancelled\"}", "%s", path), 0);
+	ck_assert_int_eq(r.status, 200);
+	ts_resp_free(&r);
+	ck_assert_int_eq(kill(cat.pid, SIGCONT), 0);
+	(void)snprintf(rid, sizeof rid, "recovery-%lld", id);
+	{
+		long long until = t_now_ms() + 8000;
+
+		while ((cl = log_find(&cat, "request_id", rid, "route",
+				      "/reservations/{reservation_id}/release")) == NULL &&
+		       t_now_ms() < until)
+			;
+	}
+	ck_assert_ptr_nonnull(cl);
+	ck_assert(is_hex(ts_str(cl, "trace_id"), 32));
+	/* The order service's own line about that item is in the same trace. */
+	ol = log_find(&ord, "trace_id", ts_str(cl, "trace_id"), "request_id", rid);
+	ck_assert_ptr_nonnull(ol);
+	ck_assert_ptr_nonnull(strstr(ts_str(ol, "msg"), "recovery: order"));
+	json_decref(ol);
+	json_decref(cl);
+	stop(&ord);
+	stop(&cat);
+}
+END_TEST
+
 START_TEST(test_malformed_traceparent_starts_a_new_trace)
 {
 	struct ts_proc cat;
@@ -726,6 +771,7 @@ static Suite *observability_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_scrapes_of_both_services_pass_promtool_and_carry_the_series);
 	tcase_add_test(tc, test_one_orders_trace_id_is_in_both_services_logs);
+	tcase_add_test(tc, test_a_recovery_pass_is_one_trace_across_both_logs);
 	tcase_add_test(tc, test_malformed_traceparent_starts_a_new_trace);
 	tcase_add_test(tc, test_access_line_fields_levels_and_forwarded_client);
 	tcase_add_test(tc, test_spans_are_exported_as_otlp_json_with_parents_across_services);
