@@ -4,6 +4,7 @@
  * default applies. */
 #include "common/config.h"
 
+#include "common/build_info.h"
 #include "common/http.h"
 #include "common/log.h"
 #include "common/netaddr.h"
@@ -227,10 +228,37 @@ int cfg_parse(const struct cfg_var *vars, size_t n, const char *(*get)(const cha
 	return 0;
 }
 
-void cfg_print_help(const char *prog, const char *summary, const struct cfg_var *vars, size_t n)
+/* What the flags a daemon may accept do, for --help. */
+static const char *const cfg_flag_help[][2] = {
+	{ "--migrate", "apply the pending database migrations of MIGRATIONS_DIR and exit 0 (or 1)" },
+	{ "--version", "print the service name, version and git commit, and exit 0" },
+	{ "--help", "print this help and exit 0 (also -h)" },
+};
+
+static void cfg_print_flag(const char *flag)
 {
-	printf("Usage: %s [--help]\n\n%s\n\nConfiguration (environment variables):\n", prog,
-	       summary != NULL ? summary : "");
+	const char *text = "";
+
+	for (size_t k = 0; k < sizeof(cfg_flag_help) / sizeof(cfg_flag_help[0]); k++)
+		if (strcmp(cfg_flag_help[k][0], flag) == 0)
+			text = cfg_flag_help[k][1];
+	printf("  %-26s %s\n", flag, text);
+}
+
+/* --help: usage with every flag (extra_flags, then --version and --help), the summary, the
+ * variables. */
+static void cfg_help(const char *prog, const char *summary, const struct cfg_var *vars, size_t n,
+		     const char *const *extra_flags)
+{
+	printf("Usage: %s", prog);
+	for (size_t k = 0; extra_flags != NULL && extra_flags[k] != NULL; k++)
+		printf(" [%s]", extra_flags[k]);
+	printf(" [--version] [--help]\n\n%s\n\nOptions:\n", summary != NULL ? summary : "");
+	for (size_t k = 0; extra_flags != NULL && extra_flags[k] != NULL; k++)
+		cfg_print_flag(extra_flags[k]);
+	cfg_print_flag("--version");
+	cfg_print_flag("--help");
+	printf("\nConfiguration (environment variables):\n");
 	for (size_t i = 0; i < n; i++) {
 		const struct cfg_var *v = &vars[i];
 
@@ -242,6 +270,11 @@ void cfg_print_help(const char *prog, const char *summary, const struct cfg_var 
 			printf("  %-26s %s\n", "", v->help != NULL ? v->help : "");
 	}
 	fflush(stdout);
+}
+
+void cfg_print_help(const char *prog, const char *summary, const struct cfg_var *vars, size_t n)
+{
+	cfg_help(prog, summary, vars, n, NULL);
 }
 
 static const char *cfg_getenv(const char *name)
@@ -262,7 +295,12 @@ void cfg_load(int argc, char **argv, const char *summary, const struct cfg_var *
 		bool known = false;
 
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			cfg_print_help(prog, summary, vars, n);
+			cfg_help(prog, summary, vars, n, extra_flags);
+			exit(0);
+		}
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("%s %s (commit %s)\n", prog, build_version, build_commit);
+			fflush(stdout);
 			exit(0);
 		}
 		for (size_t k = 0; extra_flags != NULL && extra_flags[k] != NULL; k++)

@@ -121,8 +121,9 @@ int cfg_parse(const struct cfg_var *vars, size_t n, const char *(*get)(const cha
 	      char *err, size_t errlen);
 /* Prints every variable with its default and help to stdout. */
 void cfg_print_help(const char *prog, const char *summary, const struct cfg_var *vars, size_t n);
-/* Whole start-up: --help/-h prints help and exits 0; an unknown argument or a bad value prints one
- * line on stderr and exits 2. Arguments listed in extra_flags (NULL-terminated, e.g. "--migrate")
+/* Whole start-up: --help/-h prints help (flags and variables) and exits 0; --version prints
+ * "<program> <version> (commit <commit>)" (build_info.h) and exits 0; an unknown argument or a
+ * bad value prints one line on stderr and exits 2. Arguments listed in extra_flags (NULL-terminated, e.g. "--migrate")
  * are allowed and left for the caller. Returns only on success. */
 void cfg_load(int argc, char **argv, const char *summary, const struct cfg_var *vars, size_t n,
 	      const char *const *extra_flags);

@@ -14,9 +14,11 @@
 #define COMMON_OPS_H
 
 #include "common/buf.h"
+#include "common/build_info.h"
 #include "common/http.h"
 
-#define OPS_VERSION "0.1.0"
+/* The CMake project version (build_info.h). */
+#define OPS_VERSION build_version
 
 struct ops_info {
 	const char *service;      /* "catalog-service" */
