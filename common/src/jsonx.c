@@ -25,12 +25,15 @@ static json_t *pg_time_string(const char *s)
 }
 
 /* "YYYY-MM-DD HH:MM:SS[.ffffff]" followed by "+00", "+00:00" or "+00:00:00" becomes
- * "YYYY-MM-DDTHH:MM:SS[.ffffff]Z". Another offset is kept in RFC 3339 form ("+05:30"). Text of
- * any other shape (e.g. "infinity") is returned unchanged. */
+ * "YYYY-MM-DDTHH:MM:SS.ffffffZ": the fraction always has six digits (PostgreSQL drops trailing
+ * zeros, so clients would otherwise see ".3115" next to ".85357"). Another offset is kept in
+ * RFC 3339 form ("+05:30"). Text of any other shape (e.g. "infinity") is returned unchanged. */
 const char *jsonx_pg_time_text(const char *pg_text, char *out)
 {
 	size_t len;
 	size_t i;
+	size_t o;
+	size_t digits = 0;
 	const char *off;
 
 	len = strlen(pg_text);
@@ -40,22 +43,33 @@ const char *jsonx_pg_time_text(const char *pg_text, char *out)
 	i = 19;
 	if (pg_text[i] == '.') {
 		i++;
-		while (pg_text[i] >= '0' && pg_text[i] <= '9')
+		while (pg_text[i] >= '0' && pg_text[i] <= '9') {
 			i++;
+			digits++;
+		}
 	}
 	off = pg_text + i;
 	if (*off != '+' && *off != '-')
 		return pg_text;
-	memcpy(out, pg_text, i);
+	/* At most 40 bytes in: 19 + '.' + max(digits, 6) + "+hh:mm:ss" + NUL fits in 64. */
+	memcpy(out, pg_text, 19);
 	out[10] = 'T';
+	out[19] = '.';
+	o = 20;
+	if (digits > 0) {
+		memcpy(out + o, pg_text + 20, digits);
+		o += digits;
+	}
+	for (; digits < 6; digits++)
+		out[o++] = '0';
 	if (strcmp(off, "+00") == 0 || strcmp(off, "+00:00") == 0 ||
 	    strcmp(off, "+00:00:00") == 0) {
-		out[i] = 'Z';
-		out[i + 1] = '\0';
+		out[o] = 'Z';
+		out[o + 1] = '\0';
 	} else if (strlen(off) == 3) {
-		snprintf(out + i, 64 - i, "%s:00", off);
+		snprintf(out + o, 64 - o, "%s:00", off);
 	} else {
-		snprintf(out + i, 64 - i, "%s", off);
+		snprintf(out + o, 64 - o, "%s", off);
 	}
 	return out;
 }

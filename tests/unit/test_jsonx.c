@@ -14,24 +14,27 @@ static void assert_time(const char *pg, const char *want)
 	json_decref(v);
 }
 
-START_TEST(test_pg_time_with_microseconds_becomes_rfc3339_z)
+START_TEST(test_pg_time_always_has_six_fractional_digits)
 {
 	assert_time("2026-11-29 10:00:00.123456+00", "2026-11-29T10:00:00.123456Z");
-	assert_time("2026-11-29 10:00:00.1+00", "2026-11-29T10:00:00.1Z");
+	assert_time("2026-11-29 10:00:00.1+00", "2026-11-29T10:00:00.100000Z");
+	assert_time("2026-11-29 10:00:00.3115+00", "2026-11-29T10:00:00.311500Z");
+	assert_time("2026-11-29 10:00:00.85357+00", "2026-11-29T10:00:00.853570Z");
 }
 END_TEST
 
-START_TEST(test_pg_time_without_fraction)
+START_TEST(test_pg_time_without_fraction_gets_six_zeros)
 {
-	assert_time("2026-11-29 10:00:00+00", "2026-11-29T10:00:00Z");
-	assert_time("2026-11-29 10:00:00+00:00", "2026-11-29T10:00:00Z");
+	assert_time("2026-11-29 10:00:00+00", "2026-11-29T10:00:00.000000Z");
+	assert_time("2026-11-29 10:00:00+00:00", "2026-11-29T10:00:00.000000Z");
 }
 END_TEST
 
 START_TEST(test_pg_time_other_offset_kept_in_rfc3339_form)
 {
-	assert_time("2026-11-29 10:00:00+05:30", "2026-11-29T10:00:00+05:30");
-	assert_time("2026-11-29 10:00:00-08", "2026-11-29T10:00:00-08:00");
+	assert_time("2026-11-29 10:00:00+05:30", "2026-11-29T10:00:00.000000+05:30");
+	assert_time("2026-11-29 10:00:00-08", "2026-11-29T10:00:00.000000-08:00");
+	assert_time("2026-11-29 10:00:00.5+05:30:15", "2026-11-29T10:00:00.500000+05:30:15");
 }
 END_TEST
 
@@ -97,8 +100,8 @@ int main(void)
 	SRunner *sr;
 	int failed;
 
-	tcase_add_test(tc, test_pg_time_with_microseconds_becomes_rfc3339_z);
-	tcase_add_test(tc, test_pg_time_without_fraction);
+	tcase_add_test(tc, test_pg_time_always_has_six_fractional_digits);
+	tcase_add_test(tc, test_pg_time_without_fraction_gets_six_zeros);
 	tcase_add_test(tc, test_pg_time_other_offset_kept_in_rfc3339_form);
 	tcase_add_test(tc, test_pg_time_null_and_odd_text);
 	tcase_add_test(tc, test_pg_time_with_invalid_utf8_is_null_not_an_abort);
