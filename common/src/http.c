@@ -495,6 +495,7 @@ static void resp_clear(struct http_resp *resp)
 	resp->body = NULL;
 	free(resp->text);
 	resp->text = NULL;
+	resp->data = NULL;
 }
 
 /* The client address for the access log: the peer, or the X-Forwarded-For client when the
@@ -607,7 +608,7 @@ static enum MHD_Result send_response(struct http_server *srv, struct MHD_Connect
 		resp_clear(resp);
 		status = 500;
 	}
-	if (status >= 400 && resp->body == NULL && resp->text == NULL) {
+	if (status >= 400 && resp->body == NULL && resp->text == NULL && resp->data == NULL) {
 		const char *reason = MHD_get_reason_phrase_for((unsigned)status);
 
 		resp->body = detail_new(reason != NULL && reason[0] != '\0' ? reason : "Error");
@@ -628,11 +629,16 @@ static enum MHD_Result send_response(struct http_server *srv, struct MHD_Connect
 		resp->text = NULL;
 		len = strlen(payload);
 		ctype = resp->content_type != NULL ? resp->content_type : "text/plain; charset=utf-8";
+	} else if (resp->data != NULL) {
+		ctype = resp->content_type != NULL ? resp->content_type : "application/octet-stream";
 	}
 	if (payload != NULL) {
 		r = MHD_create_response_from_buffer(len, payload, MHD_RESPMEM_MUST_FREE);
 		if (r == NULL)
 			free(payload);
+	} else if (resp->data != NULL) {
+		r = MHD_create_response_from_buffer(resp->data_len, (void *)resp->data,
+						    MHD_RESPMEM_PERSISTENT);
 	} else if (status == 500 && ctype == http_json_type) {
 		len = sizeof(http_fallback_500) - 1;
 		r = MHD_create_response_from_buffer(len, (void *)http_fallback_500,

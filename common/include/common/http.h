@@ -67,7 +67,11 @@ struct http_header_kv {
 struct http_resp {
 	json_t *body;             /* owned by the response; NULL = no JSON body */
 	char *text;               /* alternative body, malloc'd, owned by the response */
-	const char *content_type; /* for text; static string */
+	const char *content_type; /* for text or data; static string */
+	/* Alternative body of data_len bytes (may hold NULs) that outlives the server, e.g. bytes
+	 * embedded at build time: sent as is, never copied or freed. */
+	const void *data;
+	size_t data_len;
 	struct http_header_kv headers[HTTP_MAX_HEADERS];
 	size_t nheaders;
 };
