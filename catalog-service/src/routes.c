@@ -3,11 +3,13 @@
 #include "routes.h"
 
 #include "book_http.h"
+#include "common/docs.h"
 #include "common/ops.h"
 #include "reservation_http.h"
 
 const struct http_route catalog_routes[] = {
 	OPS_ROUTES,
+	DOCS_ROUTES(""), /* /docs: Swagger UI for the public document (public, under BASE_PATH) */
 	{ "GET", "/books", book_http_list, HTTP_PUBLIC },
 	{ "POST", "/books", book_http_create, HTTP_PUBLIC },
 	{ "GET", "/books/{id}", book_http_get, HTTP_PUBLIC },
