@@ -34,7 +34,7 @@ set_run=(
 set_cluster=(nginx-light prometheus) # prometheus: make up starts it; promtool for the tests
 set_bench=(wrk)
 set_deploy=(podman runc debootstrap catatonit nodejs npm)
-set_test=(clang libclang-rt-14-dev)
+set_test=(clang libclang-rt-14-dev chromium) # chromium: tests/checks/docs_browser.sh
 
 packages=()
 add_set() {
