@@ -171,6 +171,9 @@ int app_main(const struct app_spec *spec, int argc, char **argv)
 	log_init(spec->service, (enum log_level)app.cfg.log_level);
 	if (migrate)
 		return db_migrate(app.cfg.database_url, app.migrations_dir) == 0 ? 0 : 1;
+	/* A changed applied migration: refuse to start (the log names the file). */
+	if (db_migrate_verify(app.cfg.database_url, app.migrations_dir) != 0)
+		return 1;
 
 	/* Before any thread (pool, libcurl, workers, server) starts, so all inherit the mask;
 	 * --migrate stays interruptible. */

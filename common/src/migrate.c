@@ -6,7 +6,15 @@
  * INDEX CONCURRENTLY). The version is the file name without ".sql" ("0001_init").
  *
  * Concurrency: the whole run holds a session advisory lock on a dedicated connection, so
- * replicas starting together queue up; the second one finds every version already recorded. */
+ * replicas starting together queue up; the second one finds every version already recorded.
+ *
+ * Checksums: each version row records the SHA-256 of its file (computed by the server's sha256()
+ * over the file's bytes, so `sha256sum db/migrations/X.sql` gives the same hex). Before applying
+ * anything, every applied file is compared with its record: a changed applied migration is an
+ * error naming the file (the run applies nothing), never silently skipped. Databases migrated
+ * before checksums were kept get the column (ADD COLUMN IF NOT EXISTS) and their rows are filled
+ * from the files as they are now. db_migrate_verify() makes the same comparison, read-only, when a
+ * daemon starts. */
 #include "common/db.h"
 
 #include <libpq-fe.h>
@@ -99,8 +107,8 @@ out:
 	return 0;
 }
 
-/* Reads a whole file (NUL-terminated, malloc'd) or returns NULL. */
-static char *read_file(const char *path)
+/* Reads a whole file (NUL-terminated, malloc'd; its size in *len) or returns NULL. */
+static char *read_file(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
 	struct stat st;
@@ -121,6 +129,7 @@ static char *read_file(const char *path)
 		goto out;
 	}
 	text[got] = '\0';
+	*len = got;
 out:
 	fclose(f);
 	return text;
@@ -180,56 +189,104 @@ static PGconn *migrate_connect(const char *conninfo)
 	return pg;
 }
 
-/* True when version is recorded. Returns 1, 0, or -1 on error. */
-static int migrate_applied(PGconn *pg, const char *version)
+/* The SHA-256 (64 hex digits + NUL in out) of len bytes, computed by the server: the bytes go as
+ * a binary bytea parameter, so any content hashes exactly. Returns 0 or -1 (logged). */
+static int migrate_sha256(PGconn *pg, const char *data, size_t len, char *out)
+{
+	const Oid types[1] = { 17 }; /* bytea */
+	const char *values[1] = { data };
+	const int lengths[1] = { (int)len };
+	const int formats[1] = { 1 };
+	PGresult *res = PQexecParams(pg, "SELECT encode(sha256($1), 'hex')", 1, types, values,
+				     lengths, formats, 0);
+	int rc = -1;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
+	    PQgetlength(res, 0, 0) != 64) {
+		log_msg(LOG_ERROR, NULL, "migrate: computing a checksum failed: %.*s",
+			(int)strcspn(PQerrorMessage(pg), "\n"), PQerrorMessage(pg));
+	} else {
+		memcpy(out, PQgetvalue(res, 0, 0), 65);
+		rc = 0;
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* Reads dir/name and hashes it into sum (65 bytes). Returns the text (caller frees; its size in
+ * *len) or NULL (logged). */
+static char *migrate_read(PGconn *pg, const char *dir, const char *name, size_t *len, char *sum)
+{
+	char path[4096];
+	char *sql;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path)) {
+		log_msg(LOG_ERROR, NULL, "migrate: name too long: %s", name);
+		return NULL;
+	}
+	sql = read_file(path, len);
+	if (sql == NULL) {
+		log_msg(LOG_ERROR, NULL, "migrate: cannot read %s", path);
+		return NULL;
+	}
+	if (migrate_sha256(pg, sql, *len, sum) != 0) {
+		free(sql);
+		return NULL;
+	}
+	return sql;
+}
+
+/* Looks version up. Returns 1 when recorded (its checksum copied to sum, "" when none was kept),
+ * 0 when not, -1 on error (logged). */
+static int migrate_recorded(PGconn *pg, const char *version, char *sum)
 {
 	const char *params[1] = { version };
-	PGresult *res = PQexecParams(pg, "SELECT 1 FROM schema_migrations WHERE version = $1", 1,
-				     NULL, params, NULL, NULL, 0);
+	PGresult *res = PQexecParams(pg,
+				     "SELECT coalesce(checksum, '') FROM schema_migrations "
+				     "WHERE version = $1",
+				     1, NULL, params, NULL, NULL, 0);
 	int rc;
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		log_msg(LOG_ERROR, NULL, "migrate: reading schema_migrations failed: %.*s",
 			(int)strcspn(PQerrorMessage(pg), "\n"), PQerrorMessage(pg));
 		rc = -1;
+	} else if (PQntuples(res) == 0) {
+		rc = 0;
 	} else {
-		rc = PQntuples(res) > 0 ? 1 : 0;
+		snprintf(sum, 65, "%s", PQgetvalue(res, 0, 0));
+		rc = 1;
 	}
 	PQclear(res);
 	return rc;
 }
 
-/* Applies one file in its own transaction with its version row. Returns 0 or -1 (logged). */
-static int migrate_apply(PGconn *pg, const char *dir, const char *name)
+/* Logs that an applied file no longer matches what was applied. */
+static void migrate_changed(const char *dir, const char *name, const char *recorded,
+			    const char *now)
 {
-	char path[4096];
-	char version[256];
+	log_msg(LOG_ERROR, NULL,
+		"migrate: %s/%s was changed after it was applied (sha256 recorded %s, file now %s): "
+		"restore the applied text and put the change in a new migration",
+		dir, name, recorded, now);
+}
+
+/* Applies one file's text in its own transaction with its version row and checksum. Returns 0
+ * or -1 (logged). */
+static int migrate_apply(PGconn *pg, const char *version, const char *sql, const char *sum)
+{
 	char what[300];
-	char *sql = NULL;
-	const char *params[1] = { version };
+	const char *params[2] = { version, sum };
 	PGresult *res = NULL;
 	int rc = -1;
-	size_t vlen = strlen(name) - 4;
 
-	if (vlen >= sizeof(version) ||
-	    snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path)) {
-		log_msg(LOG_ERROR, NULL, "migrate: name too long: %s", name);
-		return -1;
-	}
-	memcpy(version, name, vlen);
-	version[vlen] = '\0';
-	sql = read_file(path);
-	if (sql == NULL) {
-		log_msg(LOG_ERROR, NULL, "migrate: cannot read %s", path);
-		return -1;
-	}
 	if (exec_ok(pg, "BEGIN", "BEGIN") != 0)
 		goto out;
 	snprintf(what, sizeof(what), "migration %s", version);
 	if (exec_ok(pg, sql, what) != 0)
 		goto out;
-	res = PQexecParams(pg, "INSERT INTO schema_migrations (version) VALUES ($1)", 1, NULL,
-			   params, NULL, NULL, 0);
+	res = PQexecParams(pg, "INSERT INTO schema_migrations (version, checksum) VALUES ($1, $2)",
+			   2, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		log_msg(LOG_ERROR, NULL, "migrate: recording %s failed: %.*s", version,
 			(int)strcspn(PQerrorMessage(pg), "\n"), PQerrorMessage(pg));
@@ -243,26 +300,78 @@ out:
 	if (rc != 0 && PQtransactionStatus(pg) != PQTRANS_IDLE)
 		PQclear(PQexec(pg, "ROLLBACK"));
 	PQclear(res);
-	free(sql);
 	return rc;
+}
+
+/* Records the checksum of a version applied before checksums were kept. Returns 0 or -1. */
+static int migrate_backfill(PGconn *pg, const char *version, const char *sum)
+{
+	const char *params[2] = { version, sum };
+	PGresult *res = PQexecParams(pg,
+				     "UPDATE schema_migrations SET checksum = $2 "
+				     "WHERE version = $1 AND checksum IS NULL",
+				     2, NULL, params, NULL, NULL, 0);
+	int rc = 0;
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		log_msg(LOG_ERROR, NULL, "migrate: recording the checksum of %s failed: %.*s",
+			version, (int)strcspn(PQerrorMessage(pg), "\n"), PQerrorMessage(pg));
+		rc = -1;
+	} else {
+		log_msg(LOG_INFO, NULL,
+			"migrate: recorded the checksum of %s (applied before checksums were kept)",
+			version);
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* The version of a file name ("0001_init.sql" -> "0001_init") into out (256 bytes). */
+static int migrate_version(const char *name, char *out)
+{
+	size_t vlen = strlen(name) - 4;
+
+	if (vlen >= 256) {
+		log_msg(LOG_ERROR, NULL, "migrate: name too long: %s", name);
+		return -1;
+	}
+	memcpy(out, name, vlen);
+	out[vlen] = '\0';
+	return 0;
+}
+
+/* The folder db_migrate and db_migrate_verify use for dir. */
+static const char *migrate_dir(const char *dir)
+{
+	struct stat st;
+
+	if (dir != NULL && dir[0] != '\0')
+		return dir;
+	return (stat("/migrations", &st) == 0 && S_ISDIR(st.st_mode)) ? "/migrations"
+								 : "db/migrations";
 }
 
 int db_migrate(const char *conninfo, const char *dir)
 {
 	PGconn *pg = NULL;
 	char **names = NULL;
+	char **texts = NULL;
+	char (*sums)[65] = NULL;
 	size_t n = 0;
 	size_t applied = 0;
+	size_t changed = 0;
 	bool locked = false;
 	int rc = -1;
-	int done;
-	struct stat st;
 
-	if (dir == NULL || dir[0] == '\0')
-		dir = (stat("/migrations", &st) == 0 && S_ISDIR(st.st_mode)) ? "/migrations"
-									 : "db/migrations";
+	dir = migrate_dir(dir);
 	if (migrate_list(dir, &names, &n) != 0)
 		goto out;
+	texts = calloc(n + 1, sizeof(*texts));
+	sums = calloc(n + 1, sizeof(*sums));
+	if (texts == NULL || sums == NULL) {
+		log_msg(LOG_ERROR, NULL, "migrate: out of memory");
+		goto out;
+	}
 	pg = migrate_connect(conninfo);
 	if (pg == NULL)
 		goto out;
@@ -272,25 +381,52 @@ int db_migrate(const char *conninfo, const char *dir)
 	if (exec_ok(pg,
 		    "CREATE TABLE IF NOT EXISTS schema_migrations ("
 		    " version text PRIMARY KEY,"
-		    " applied_at timestamptz NOT NULL DEFAULT now())",
-		    "creating schema_migrations") != 0)
+		    " applied_at timestamptz NOT NULL DEFAULT now(),"
+		    " checksum text)",
+		    "creating schema_migrations") != 0 ||
+	    exec_ok(pg, "ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS checksum text",
+		    "adding schema_migrations.checksum") != 0)
 		goto out;
+	/* First every applied file against its record, so a changed one stops the run before
+	 * anything newer is applied on top of it. */
 	for (size_t i = 0; i < n; i++) {
 		char version[256];
-		size_t vlen = strlen(names[i]) - 4;
+		char recorded[65];
+		size_t len;
+		int done;
 
-		if (vlen >= sizeof(version)) {
-			log_msg(LOG_ERROR, NULL, "migrate: name too long: %s", names[i]);
+		if (migrate_version(names[i], version) != 0)
 			goto out;
-		}
-		memcpy(version, names[i], vlen);
-		version[vlen] = '\0';
-		done = migrate_applied(pg, version);
+		texts[i] = migrate_read(pg, dir, names[i], &len, sums[i]);
+		if (texts[i] == NULL)
+			goto out;
+		done = migrate_recorded(pg, version, recorded);
 		if (done < 0)
 			goto out;
-		if (done == 1)
+		if (done == 0)
 			continue;
-		if (migrate_apply(pg, dir, names[i]) != 0)
+		free(texts[i]); /* applied: only its checksum matters */
+		texts[i] = NULL;
+		if (recorded[0] == '\0') {
+			if (migrate_backfill(pg, version, sums[i]) != 0)
+				goto out;
+		} else if (strcmp(recorded, sums[i]) != 0) {
+			migrate_changed(dir, names[i], recorded, sums[i]);
+			changed++;
+		}
+	}
+	if (changed > 0) {
+		log_msg(LOG_ERROR, NULL, "migrate: %zu applied migration(s) changed; nothing applied",
+			changed);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char version[256];
+
+		if (texts[i] == NULL)
+			continue;
+		if (migrate_version(names[i], version) != 0 ||
+		    migrate_apply(pg, version, texts[i], sums[i]) != 0)
 			goto out;
 		applied++;
 	}
@@ -300,8 +436,85 @@ out:
 	if (locked)
 		exec_ok(pg, "SELECT pg_advisory_unlock(" MIGRATE_LOCK_KEY ")", "releasing the lock");
 	PQfinish(pg);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		free(names[i]);
+		if (texts != NULL)
+			free(texts[i]);
+	}
 	free(names);
+	free(texts);
+	free(sums);
+	return rc;
+}
+
+int db_migrate_verify(const char *conninfo, const char *dir)
+{
+	const char *keys[] = { "dbname", "application_name", "options", "connect_timeout", NULL };
+	const char *vals[] = { conninfo, "migrate-verify", "-c client_min_messages=warning", "5",
+			       NULL };
+	const bool use_url = conninfo != NULL && conninfo[0] != '\0';
+	PGconn *pg = NULL;
+	PGresult *res = NULL;
+	struct stat st;
+	size_t changed = 0;
+	size_t checked = 0;
+	int rc = 0;
+
+	dir = migrate_dir(dir);
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		log_msg(LOG_WARN, NULL,
+			"migrations not verified: folder %s not found (set MIGRATIONS_DIR)", dir);
+		return 0;
+	}
+	pg = PQconnectdbParams(use_url ? keys : keys + 1, use_url ? vals : vals + 1, 1);
+	if (pg == NULL || PQstatus(pg) != CONNECTION_OK) {
+		log_msg(LOG_WARN, NULL, "migrations not verified: cannot connect: %.*s",
+			pg != NULL ? (int)strcspn(PQerrorMessage(pg), "\n") : 13,
+			pg != NULL ? PQerrorMessage(pg) : "out of memory");
+		goto out;
+	}
+	res = PQexec(pg, "SELECT version, checksum FROM schema_migrations "
+			 "WHERE checksum IS NOT NULL ORDER BY version");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		/* Not migrated yet (42P01), migrated before checksums (42703), or a role that may
+		 * not read the table (42501): nothing to compare, which is not a reason to stop. */
+		log_msg(LOG_WARN, NULL, "migrations not verified: %.*s%s",
+			(int)strcspn(PQerrorMessage(pg), "\n"), PQerrorMessage(pg),
+			" (run --migrate; service roles need SELECT on schema_migrations)");
+		goto out;
+	}
+	for (int i = 0; i < PQntuples(res); i++) {
+		char name[300];
+		char path[4096];
+		char sum[65];
+		char *text;
+		size_t len;
+
+		snprintf(name, sizeof(name), "%s.sql", PQgetvalue(res, i, 0));
+		/* A version this binary has no file for was applied by a newer release (a rolling
+		 * upgrade): not ours to judge. */
+		if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path) ||
+		    stat(path, &st) != 0)
+			continue;
+		text = migrate_read(pg, dir, name, &len, sum);
+		if (text == NULL)
+			break; /* logged; unverifiable is not a mismatch */
+		free(text);
+		checked++;
+		if (strcmp(sum, PQgetvalue(res, i, 1)) != 0) {
+			migrate_changed(dir, name, PQgetvalue(res, i, 1), sum);
+			changed++;
+		}
+	}
+	if (changed > 0) {
+		log_msg(LOG_ERROR, NULL,
+			"%zu applied migration(s) differ from %s: refusing to start", changed, dir);
+		rc = -1;
+	} else if (rc == 0) {
+		log_msg(LOG_DEBUG, NULL, "migrations verified: %zu file(s) match", checked);
+	}
+out:
+	PQclear(res);
+	PQfinish(pg);
 	return rc;
 }
