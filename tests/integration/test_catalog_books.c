@@ -702,6 +702,38 @@ START_TEST(test_concurrent_duplicate_isbn_one_201_rest_409)
 }
 END_TEST
 
+/* PostgreSQL prints 10:00:05.1 as ".1" and a whole second with no fraction; the API always gives
+ * six digits, in the jansson path (one book) and the direct list writer alike. */
+START_TEST(test_timestamps_always_have_six_fractional_digits)
+{
+	static const char *const want[] = { "2026-01-02T03:04:05.000000Z",
+					    "2026-01-02T03:04:05.100000Z" };
+	struct ts_resp r;
+	json_t *books;
+
+	free(ts_sql(c_db, "UPDATE books SET created_at = '2026-01-02 03:04:05+00' WHERE id = 1"));
+	free(ts_sql(c_db, "UPDATE books SET created_at = '2026-01-02 03:04:05.1+00' WHERE id = 2"));
+	for (int id = 1; id <= 2; id++) {
+		const char *u;
+
+		c_req(&r, "GET", NULL, "/books/%d", id);
+		ck_assert_int_eq(r.status, 200);
+		ck_assert_str_eq(ts_str(r.json, "created_at"), want[id - 1]);
+		u = ts_str(r.json, "updated_at");
+		ck_assert_msg(strlen(u) == 27 && u[19] == '.' && strspn(u + 20, "0123456789") == 6 &&
+				      strcmp(u + 26, "Z") == 0,
+			      "updated_at %s", u);
+		ts_resp_free(&r);
+	}
+	c_req(&r, "GET", NULL, "/books?sort=id&limit=2");
+	ck_assert_int_eq(r.status, 200);
+	books = json_object_get(r.json, "books");
+	ck_assert_str_eq(ts_str(json_array_get(books, 0), "created_at"), want[0]);
+	ck_assert_str_eq(ts_str(json_array_get(books, 1), "created_at"), want[1]);
+	ts_resp_free(&r);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("catalog_books");
@@ -727,6 +759,7 @@ int main(void)
 	tcase_add_test(tc, test_price_forms_and_bounds);
 	tcase_add_test(tc, test_update_lists_bad_id_and_bad_fields_together);
 	tcase_add_test(tc, test_isbn_filter_and_body_accept_any_spelling);
+	tcase_add_test(tc, test_timestamps_always_have_six_fractional_digits);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

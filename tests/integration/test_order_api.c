@@ -865,6 +865,30 @@ START_TEST(test_orders_against_a_catalog_with_a_base_path)
 }
 END_TEST
 
+/* A whole-second time comes back with six zeros, in one order and in the list. */
+START_TEST(test_order_timestamps_always_have_six_fractional_digits)
+{
+	long long book = t_create_book(catalog.url, "2.00", 5), id;
+	struct ts_resp r = { 0 };
+	char sql[200];
+
+	ck_assert_int_eq(t_order(order.url, book, 1, "six@example.com", &id), 201);
+	snprintf(sql, sizeof sql,
+		 "UPDATE orders SET created_at = '2026-01-02 03:04:05+00' WHERE id = %lld", id);
+	free(ts_sql(db, sql));
+	(void)ts_req(&r, "GET", order.url, NULL, "/orders/%lld", id);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(ts_str(r.json, "created_at"), "2026-01-02T03:04:05.000000Z");
+	ck_assert_uint_eq(strlen(ts_str(r.json, "updated_at")), 27);
+	ts_resp_free(&r);
+	(void)ts_req(&r, "GET", order.url, NULL, "/orders?customer_email=six@example.com");
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(ts_str(json_array_get(json_object_get(r.json, "orders"), 0), "created_at"),
+			 "2026-01-02T03:04:05.000000Z");
+	ts_resp_free(&r);
+}
+END_TEST
+
 static Suite *api_suite(void)
 {
 	Suite *s = suite_create("order_api");
@@ -891,6 +915,7 @@ static Suite *api_suite(void)
 	tcase_add_test(tc, test_catalog_connections_are_kept_alive_across_orders);
 	tcase_add_test(tc, test_idempotency_keys_are_kept_24h_and_stale_ones_expire);
 	tcase_add_test(tc, test_openapi_documents_every_route_and_each_answer_is_documented);
+	tcase_add_test(tc, test_order_timestamps_always_have_six_fractional_digits);
 	suite_add_tcase(s, tc);
 	return s;
 }
