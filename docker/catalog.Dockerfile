@@ -15,6 +15,9 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . /src
+# The git commit `--version` prints (.git is not in the build context): --build-arg
+# BOOKSTORE_GIT_COMMIT=$(git rev-parse --short=12 HEAD); "unknown" without it.
+ARG BOOKSTORE_GIT_COMMIT=
 RUN cmake -S /src -B /build -DCMAKE_BUILD_TYPE=Release >/dev/null \
  && cmake --build /build --target catalog-service -j"$(nproc)" \
  && sh /src/docker/rootfs.sh /build/catalog-service/catalog-service /rootfs
