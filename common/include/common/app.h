@@ -3,9 +3,9 @@
  * error answer, path ids).
  *
  * A daemon's main.c describes itself in a struct app_spec and calls app_main(), which does, in
- * order: read the common settings, the service's own and MIGRATIONS_DIR (--help, exit 2 on a
- * bad value; --version, --help); start logging; for --migrate apply the migrations and exit;
- * refuse to start (exit 1) if an applied migration file was changed (db_migrate_verify); block SIGTERM/SIGINT
+ * order: read the common settings, the service's own and MIGRATIONS_DIR (--help, --version,
+ * exit 2 on a bad value); start logging; for --migrate apply the migrations and exit; refuse to
+ * start (exit 1) if an applied migration file was changed (db_migrate_verify); block SIGTERM/SIGINT
  * (every thread started later inherits the mask); create the pool with every registered prepared
  * statement; call spec->init; start spec->workers; serve spec->routes on PORT until a signal;
  * drain; stop the workers in reverse order; call spec->cleanup; destroy the pool.
