@@ -35,13 +35,14 @@ stop_services() {
 }
 trap 'stop_services; drop_db "$db"' EXIT
 
-# start_services: both daemons on $url, free ports; sets C and O (base URLs).
+# start_services: both daemons on $url, free ports (no admin listeners); sets C and O (base URLs).
 start_services() {
   local cport oport
   cport=$(free_port) && oport=$(free_port) || die "no free port"
-  DATABASE_URL=$url MIGRATIONS_DIR=$MIGRATIONS_DIR PORT=$cport "$CATALOG_BIN" >>"$RUN_TMP/catalog.log" 2>&1 &
+  DATABASE_URL=$url MIGRATIONS_DIR=$MIGRATIONS_DIR PORT=$cport ADMIN_PORT=0 "$CATALOG_BIN" \
+    >>"$RUN_TMP/catalog.log" 2>&1 &
   pids+=($!)
-  DATABASE_URL=$url MIGRATIONS_DIR=$MIGRATIONS_DIR PORT=$oport \
+  DATABASE_URL=$url MIGRATIONS_DIR=$MIGRATIONS_DIR PORT=$oport ADMIN_PORT=0 \
     CATALOG_SERVICE_URL=http://127.0.0.1:$cport "$ORDER_BIN" >>"$RUN_TMP/order.log" 2>&1 &
   pids+=($!)
   C=http://127.0.0.1:$cport O=http://127.0.0.1:$oport

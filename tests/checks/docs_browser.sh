@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# docs_browser.sh - the API docs pages in a real browser. Starts catalog-service and order-service
-# on a fresh seeded database (free loopback ports), places one order, then opens both docs pages in
+# docs_browser.sh - the API docs pages in a real browser. Starts catalog-service (BASE_PATH=/catalog,
+# as in the cluster) and order-service on a fresh seeded database (free loopback ports), places one
+# order, then opens both docs pages (/catalog/docs, /orders/docs) in
 # Debian's headless Chromium through tests/browser/docs_page.mjs (puppeteer-core, locked in
 # tests/package-lock.json): every host but 127.0.0.1 fails to resolve, the operation list must
 # render, and "Try it out" + "Execute" on GET /books and GET /orders must show a 200 with a
@@ -42,10 +43,12 @@ else
     || { cat "$RUN_TMP/migrate.log"; die "--migrate failed"; }
   psql "$url" -qf "$SEED_FILE" >/dev/null || die "seeding failed"
   cport=$(free_port) && oport=$(free_port) || die "no free port"
-  DATABASE_URL=$url PORT=$cport "$CATALOG_BIN" >"$RUN_TMP/catalog.log" 2>&1 &
+  # As in the cluster: the catalog's public routes under BASE_PATH=/catalog.
+  DATABASE_URL=$url PORT=$cport ADMIN_PORT=0 BASE_PATH=/catalog "$CATALOG_BIN" \
+    >"$RUN_TMP/catalog.log" 2>&1 &
   pids+=($!)
-  DATABASE_URL=$url PORT=$oport CATALOG_SERVICE_URL=http://127.0.0.1:$cport "$ORDER_BIN" \
-    >"$RUN_TMP/order.log" 2>&1 &
+  DATABASE_URL=$url PORT=$oport ADMIN_PORT=0 CATALOG_SERVICE_URL=http://127.0.0.1:$cport \
+    CATALOG_BASE_PATH=/catalog "$ORDER_BIN" >"$RUN_TMP/order.log" 2>&1 &
   pids+=($!)
   wait_200 "http://127.0.0.1:$cport/ready" 20 || die "catalog-service not ready (see $RUN_TMP/catalog.log)"
   wait_200 "http://127.0.0.1:$oport/ready" 20 || die "order-service not ready (see $RUN_TMP/order.log)"
@@ -53,7 +56,7 @@ else
     -H 'Content-Type: application/json' \
     -d '{"book_id":1,"customer_name":"Ada Lovelace","customer_email":"ada@example.com","quantity":1}')
   [ "$code" = 201 ] || die "POST /orders answered $code: $(cat "$RUN_TMP/order.json")"
-  catalog_page=http://127.0.0.1:$cport/docs
+  catalog_page=http://127.0.0.1:$cport/catalog/docs
   orders_page=http://127.0.0.1:$oport/orders/docs
 fi
 

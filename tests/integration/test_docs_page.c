@@ -245,6 +245,37 @@ START_TEST(test_orders_docs_page_and_document_under_orders)
 }
 END_TEST
 
+START_TEST(test_catalog_docs_under_base_path)
+{
+	static const char *const extra[] = { "BASE_PATH=/catalog", NULL };
+	struct ts_proc p;
+	struct ts_resp r;
+	char url[256];
+
+	c_start(&p, c_db, extra);
+	/* The page, its assets and the document it loads all live under the prefix. */
+	snprintf(url, sizeof url, "%s/catalog/docs", p.url);
+	ck_assert_int_eq(ts_http(&r, "GET", url, NULL, NULL), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(strstr(r.body, "data-api-root=\"./\""));
+	ts_resp_free(&r);
+	snprintf(url, sizeof url, "%s/catalog/docs/docs-init.js", p.url);
+	ck_assert_int_eq(ts_http(&r, "GET", url, NULL, NULL), 0);
+	ck_assert_int_eq(r.status, 200);
+	ts_resp_free(&r);
+	snprintf(url, sizeof url, "%s/catalog/openapi.json", p.url);
+	ck_assert_int_eq(ts_http(&r, "GET", url, NULL, NULL), 0);
+	ck_assert_int_eq(r.status, 200);
+	ts_resp_free(&r);
+	/* Public routes are only served under BASE_PATH. */
+	snprintf(url, sizeof url, "%s/docs", p.url);
+	ck_assert_int_eq(ts_http(&r, "GET", url, NULL, NULL), 0);
+	ck_assert_int_eq(r.status, 404);
+	ts_resp_free(&r);
+	ck_assert_int_eq(ts_stop(&p, SIGTERM, 5000), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("docs_page");
@@ -259,6 +290,7 @@ int main(void)
 	tcase_add_test(tc, test_versioned_assets_are_immutable_and_revalidate_with_etag);
 	tcase_add_test(tc, test_unknown_asset_is_a_json_404);
 	tcase_add_test(tc, test_orders_docs_page_and_document_under_orders);
+	tcase_add_test(tc, test_catalog_docs_under_base_path);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

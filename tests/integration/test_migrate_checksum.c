@@ -33,11 +33,12 @@ static int migrate(const char *bin)
 			 m_dir, bin, m_log);
 }
 
-/* Starts bin as a daemon on a free port and gives it 20 s: the exit status if it stopped by
- * itself, 124 if it was still running (then stopped). Output in m_log. */
+/* Starts bin as a daemon on a free port (no admin listener, so a failed bind cannot pass for a
+ * refusal) and gives it 20 s: the exit status if it stopped by itself, 124 if it was still running
+ * (then stopped). Output in m_log. */
 static int start_daemon(const char *bin)
 {
-	return ts_system("DATABASE_URL='%s' MIGRATIONS_DIR='%s' PORT=%d "
+	return ts_system("DATABASE_URL='%s' MIGRATIONS_DIR='%s' PORT=%d ADMIN_PORT=0 "
 			 "CATALOG_SERVICE_URL=http://127.0.0.1:1 timeout 20 '%s' >'%s' 2>&1",
 			 m_db, m_dir, ts_free_port(), bin, m_log);
 }
