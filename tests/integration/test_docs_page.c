@@ -14,13 +14,13 @@ static char *source_path(const char *rel)
 {
 	const char *mig = c_env("MIGRATIONS_DIR");
 	size_t n = strlen(mig);
-	char *out = malloc(n + strlen(rel) + 2);
+	size_t cap = n + strlen(rel) + 2;
+	char *out = malloc(cap);
 
 	ck_assert_ptr_nonnull(out);
 	ck_assert_msg(n > 14 && strcmp(mig + n - 14, "/db/migrations") == 0,
 		      "MIGRATIONS_DIR=%s does not end in /db/migrations", mig);
-	memcpy(out, mig, n - 14);
-	sprintf(out + n - 14, "/%s", rel);
+	snprintf(out, cap, "%.*s/%s", (int)(n - 14), mig, rel);
 	return out;
 }
 
@@ -191,11 +191,12 @@ START_TEST(test_versioned_assets_are_immutable_and_revalidate_with_etag)
 }
 END_TEST
 
-START_TEST(test_unknown_asset_is_a_json_404)
+START_TEST(test_unknown_asset_is_a_json_404_and_docs_slash_redirects)
 {
 	static const char *const paths[] = { "/docs/index.html", "/docs/swagger-ui-bundle.js.map",
-					     "/docs/%2e%2e%2fopenapi.json", "/docs/x/y", "/docs/" };
+					     "/docs/%2e%2e%2fopenapi.json", "/docs/x/y" };
 	struct ts_resp r;
+	char *loc;
 
 	for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
 		c_req(&r, "GET", NULL, "%s", paths[i]);
@@ -205,6 +206,15 @@ START_TEST(test_unknown_asset_is_a_json_404)
 	}
 	c_req(&r, "POST", "{}", "/docs");
 	ck_assert_int_eq(r.status, 405);
+	ts_resp_free(&r);
+	/* "/docs/" is the page's address with a trailing slash: redirected to it (relative URLs in
+	 * the page would otherwise resolve one level too deep). */
+	c_req(&r, "GET", NULL, "/docs/");
+	ck_assert_int_eq(r.status, 307);
+	loc = ts_header(&r, "Location");
+	ck_assert_ptr_nonnull(loc);
+	ck_assert_str_eq(loc, "/docs");
+	free(loc);
 	ts_resp_free(&r);
 }
 END_TEST
@@ -288,7 +298,7 @@ int main(void)
 	tcase_add_test(tc, test_catalog_docs_page_is_self_contained_html);
 	tcase_add_test(tc, test_assets_are_the_vendored_bytes_with_their_types);
 	tcase_add_test(tc, test_versioned_assets_are_immutable_and_revalidate_with_etag);
-	tcase_add_test(tc, test_unknown_asset_is_a_json_404);
+	tcase_add_test(tc, test_unknown_asset_is_a_json_404_and_docs_slash_redirects);
 	tcase_add_test(tc, test_orders_docs_page_and_document_under_orders);
 	tcase_add_test(tc, test_catalog_docs_under_base_path);
 	suite_add_tcase(s, tc);

@@ -66,24 +66,32 @@ static char *file_sha256(const char *path)
 	return strdup(buf);
 }
 
+/* Every recorded version's checksum is sha256sum of its file in m_dir. */
 static void assert_checksums_match_files(void)
 {
-	static const char *const versions[] = { "0001_init", "0002_orders_saga" };
+	char *all = ts_sql(m_db, "SELECT string_agg(version, ' ' ORDER BY version) "
+				 "FROM schema_migrations");
+	char *save = NULL;
+	size_t n = 0;
 
-	for (size_t i = 0; i < sizeof versions / sizeof versions[0]; i++) {
-		char path[700], sql[200];
+	ck_assert_ptr_nonnull(all);
+	for (char *v = strtok_r(all, " ", &save); v != NULL; v = strtok_r(NULL, " ", &save)) {
+		char path[700], sql[300];
 		char *want, *got;
 
-		snprintf(path, sizeof path, "%s/%s.sql", m_dir, versions[i]);
+		snprintf(path, sizeof path, "%s/%s.sql", m_dir, v);
 		snprintf(sql, sizeof sql,
-			 "SELECT checksum FROM schema_migrations WHERE version = '%s'", versions[i]);
+			 "SELECT checksum FROM schema_migrations WHERE version = '%s'", v);
 		want = file_sha256(path);
 		got = ts_sql(m_db, sql);
-		ck_assert_msg(got != NULL, "%s has no checksum", versions[i]);
+		ck_assert_msg(got != NULL, "%s has no checksum", v);
 		ck_assert_str_eq(got, want);
 		free(want);
 		free(got);
+		n++;
 	}
+	ck_assert_uint_ge(n, 2);
+	free(all);
 }
 
 START_TEST(test_migrate_records_the_sha256_of_each_applied_file)
@@ -97,7 +105,8 @@ START_TEST(test_migrate_records_the_sha256_of_each_applied_file)
 	free(n);
 	/* Unchanged files: a second run applies nothing and succeeds. */
 	ck_assert_int_eq(migrate(c_env("CATALOG_BIN")), 0);
-	ck_assert(log_has("0 applied, 2 already present"));
+	ck_assert(log_has("migrate: 0 applied, "));
+	ck_assert(!log_has("migrate: applied "));
 }
 END_TEST
 
