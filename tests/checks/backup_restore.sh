@@ -24,7 +24,10 @@ done
 [ -n "$bindir" ] || die "pg_dump not found (apt-get install postgresql)"
 run_tmp backup-restore
 db=backup_restore_$RUN_ID
-url=$(fresh_db "$db") || die "cannot create database $db"
+url=$(fresh_db "$db") || die "cannot create database $db"   # the owner's URL (migrations, dumps)
+roles=$(db_role_urls "$db") || die "no role URLs for $db"
+catalog_url=$(eval "$roles"; echo "$DATABASE_URL_CATALOG")   # the services run as their roles
+orders_url=$(eval "$roles"; echo "$DATABASE_URL_ORDERS")
 dump=$RUN_TMP/bookstore.dump
 
 pids=()
@@ -39,10 +42,10 @@ trap 'stop_services; drop_db "$db"' EXIT
 start_services() {
   local cport oport
   cport=$(free_port) && oport=$(free_port) || die "no free port"
-  DATABASE_URL=$url MIGRATIONS_DIR=$MIGRATIONS_DIR PORT=$cport ADMIN_PORT=0 "$CATALOG_BIN" \
+  DATABASE_URL=$catalog_url MIGRATIONS_DIR=$MIGRATIONS_DIR PORT=$cport ADMIN_PORT=0 "$CATALOG_BIN" \
     >>"$RUN_TMP/catalog.log" 2>&1 &
   pids+=($!)
-  DATABASE_URL=$url MIGRATIONS_DIR=$MIGRATIONS_DIR PORT=$oport ADMIN_PORT=0 \
+  DATABASE_URL=$orders_url MIGRATIONS_DIR=$MIGRATIONS_DIR PORT=$oport ADMIN_PORT=0 \
     CATALOG_SERVICE_URL=http://127.0.0.1:$cport "$ORDER_BIN" >>"$RUN_TMP/order.log" 2>&1 &
   pids+=($!)
   C=http://127.0.0.1:$cport O=http://127.0.0.1:$oport
@@ -144,9 +147,11 @@ restore || { cat "$RUN_TMP/restore.err"; die "pg_restore in place failed"; }
 compare "restore in place"
 
 # b. The database is lost: created empty by an administrator, then the same command.
-base=${url%/*}
-psql "$base/postgres" -qc "drop database $db with (force)" || die "drop database failed"
-psql "$base/postgres" -qc "create database $db" || die "create database failed"
+if [ -n "${TEST_PG_URL_FILE:-}" ] && [ -s "$TEST_PG_URL_FILE" ]; then base=$(cat "$TEST_PG_URL_FILE")
+else base=$("$PG_SCRIPT" url "$TEST_TMPDIR/pg-$db"); fi
+psql "$base" -qc "drop database $db with (force)" || die "drop database failed"
+# As the runbook says: an administrator creates it empty, owned by the owner (db-setup.sh).
+"$SOURCE_DIR/scripts/db-setup.sh" database "$base" "$db" >/dev/null || die "create database failed"
 [ "$(psql "$url" -Atc "select count(*) from pg_tables where schemaname = 'public'")" = 0 ] \
   || die "the new database is not empty"
 restore || { cat "$RUN_TMP/restore.err"; die "pg_restore into an empty database failed"; }

@@ -38,16 +38,21 @@ if [ -n "${DOCS_PAGE_URL:-}" ]; then
   orders_page=${DOCS_ORDERS_PAGE_URL:-}
 else
   db=docs_browser_$RUN_ID
-  url=$(fresh_db "$db") || die "cannot create database $db"
+  url=$(fresh_db "$db") || die "cannot create database $db"   # the owner's URL
+  roles=$(db_role_urls "$db") || die "no role URLs for $db"
+  catalog_url=$(eval "$roles"; echo "$DATABASE_URL_CATALOG")
+  orders_url=$(eval "$roles"; echo "$DATABASE_URL_ORDERS")
   DATABASE_URL=$url MIGRATIONS_DIR=$MIGRATIONS_DIR "$CATALOG_BIN" --migrate >"$RUN_TMP/migrate.log" 2>&1 \
     || { cat "$RUN_TMP/migrate.log"; die "--migrate failed"; }
   psql "$url" -qf "$SEED_FILE" >/dev/null || die "seeding failed"
   cport=$(free_port) && oport=$(free_port) || die "no free port"
   # As in the cluster: the catalog's public routes under BASE_PATH=/catalog.
-  DATABASE_URL=$url PORT=$cport ADMIN_PORT=0 BASE_PATH=/catalog "$CATALOG_BIN" \
+  DATABASE_URL=$catalog_url MIGRATIONS_DIR=$MIGRATIONS_DIR PORT=$cport ADMIN_PORT=0 BASE_PATH=/catalog \
+    "$CATALOG_BIN" \
     >"$RUN_TMP/catalog.log" 2>&1 &
   pids+=($!)
-  DATABASE_URL=$url PORT=$oport ADMIN_PORT=0 CATALOG_SERVICE_URL=http://127.0.0.1:$cport \
+  DATABASE_URL=$orders_url MIGRATIONS_DIR=$MIGRATIONS_DIR PORT=$oport ADMIN_PORT=0 \
+    CATALOG_SERVICE_URL=http://127.0.0.1:$cport \
     CATALOG_BASE_PATH=/catalog "$ORDER_BIN" >"$RUN_TMP/order.log" 2>&1 &
   pids+=($!)
   wait_200 "http://127.0.0.1:$cport/ready" 20 || die "catalog-service not ready (see $RUN_TMP/catalog.log)"

@@ -33,14 +33,19 @@ static int migrate(const char *bin)
 			 m_dir, bin, m_log);
 }
 
-/* Starts bin as a daemon on a free port (no admin listener, so a failed bind cannot pass for a
- * refusal) and gives it 20 s: the exit status if it stopped by itself, 124 if it was still running
- * (then stopped). Output in m_log. */
-static int start_daemon(const char *bin)
+/* Starts bin as a daemon on a free port, connected as its service role (which may not read
+ * schema_migrations itself), without an admin listener (so a failed bind cannot pass for a
+ * refusal), and gives it 20 s: the exit status if it stopped by itself, 124 if it was still
+ * running (then stopped). Output in m_log. */
+static int start_daemon(const char *bin, const char *role)
 {
-	return ts_system("DATABASE_URL='%s' MIGRATIONS_DIR='%s' PORT=%d ADMIN_PORT=0 "
-			 "CATALOG_SERVICE_URL=http://127.0.0.1:1 timeout 20 '%s' >'%s' 2>&1",
-			 m_db, m_dir, ts_free_port(), bin, m_log);
+	char *url = ts_db_url_as(m_db, role);
+	int rc = ts_system("DATABASE_URL='%s' MIGRATIONS_DIR='%s' PORT=%d ADMIN_PORT=0 "
+			   "CATALOG_SERVICE_URL=http://127.0.0.1:1 timeout 20 '%s' >'%s' 2>&1",
+			   url, m_dir, ts_free_port(), bin, m_log);
+
+	free(url);
+	return rc;
 }
 
 static int log_has(const char *text)
@@ -149,10 +154,11 @@ END_TEST
 START_TEST(test_daemons_refuse_to_start_on_a_changed_applied_migration)
 {
 	const char *bins[] = { c_env("CATALOG_BIN"), c_env("ORDER_BIN") };
+	const char *roles[] = { TS_ROLE_CATALOG, TS_ROLE_ORDERS };
 
 	ck_assert_int_eq(ts_system("sed -i 's/CREATE/create/' '%s/0002_orders_saga.sql'", m_dir), 0);
 	for (size_t i = 0; i < 2; i++) {
-		int rc = start_daemon(bins[i]);
+		int rc = start_daemon(bins[i], roles[i]);
 
 		ck_assert_msg(rc == 1, "%s started (or timed out: %d) with a changed migration",
 			      bins[i], rc);
@@ -169,11 +175,17 @@ START_TEST(test_daemons_refuse_to_start_on_a_changed_applied_migration)
 		char dburl[600], dirv[600];
 		const char *env[] = { dburl, dirv, "CATALOG_SERVICE_URL=http://127.0.0.1:1", NULL };
 
-		snprintf(dburl, sizeof dburl, "DATABASE_URL=%s", m_db);
+		char *url = ts_db_url_as(m_db, roles[i]);
+
+		snprintf(dburl, sizeof dburl, "DATABASE_URL=%s", url);
+		free(url);
 		snprintf(dirv, sizeof dirv, "MIGRATIONS_DIR=%s", m_dir);
 		ck_assert_msg(ts_spawn(&p, bins[i], env) == 0, "%s did not start, see %s", bins[i],
 			      p.log_path);
 		ck_assert_int_eq(ts_stop(&p, SIGTERM, 10000), 0);
+		/* It did compare (as its role): no "not verified" warning. */
+		ck_assert_msg(ts_system("grep -q 'migrations not verified' '%s'", p.log_path) != 0,
+			      "%s could not verify the migrations, see %s", bins[i], p.log_path);
 	}
 }
 END_TEST
@@ -186,6 +198,7 @@ START_TEST(test_database_migrated_before_checksums_gets_them)
 	const char *env[] = { dburl, dirv, NULL };
 
 	/* As migrated by a release without checksums. */
+	free(ts_sql(m_db, "DROP FUNCTION schema_migrations_checksums()"));
 	free(ts_sql(m_db, "ALTER TABLE schema_migrations DROP COLUMN checksum"));
 	/* The daemon still starts (nothing to compare yet, a warning). */
 	snprintf(dburl, sizeof dburl, "DATABASE_URL=%s", m_db);

@@ -129,12 +129,14 @@ void db_pool_metrics(struct db_pool *pool, struct buf *out);
  * file's SHA-256 in hex). Holds a session advisory lock so replicas starting together apply each
  * file once. First compares every applied file with its recorded checksum: any difference is
  * logged naming the file and the run fails with nothing applied. Rows recorded before checksums
- * were kept get theirs from the files. Returns 0 or -1 (logged).
+ * were kept get theirs from the files. Also (re)creates schema_migrations_checksums(), the
+ * read-only view of (version, checksum) the services' roles may call. Returns 0 or -1 (logged).
  * dir NULL or "" means the default: /migrations when it exists (the container images), else
  * db/migrations (a checkout). */
 int db_migrate(const char *conninfo, const char *dir);
 /* The start-up check of a daemon: compares the files of dir (same default) with the checksums
- * recorded in schema_migrations, read-only, on one short-lived connection (no retries). Returns -1
+ * recorded in schema_migrations (through schema_migrations_checksums(), so a service role without
+ * rights on the table can check), read-only, on one short-lived connection (no retries). Returns -1
  * when an applied file was changed (each logged with its name: the daemon should refuse to
  * start), else 0 - also when nothing can be compared (folder missing, database unreachable or not
  * migrated, rows without checksums, a version without a file here), which is logged as a
