@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/build_info.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/netaddr.h"
@@ -14,14 +15,6 @@
 #include "common/otlp.h"
 #include "common/valid.h"
 
-/* The build identity (bookstore_build_info): the CMake project version and the git commit,
- * passed by common/CMakeLists.txt. */
-#ifndef BOOKSTORE_VERSION
-#define BOOKSTORE_VERSION OPS_VERSION
-#endif
-#ifndef BOOKSTORE_COMMIT
-#define BOOKSTORE_COMMIT "unknown"
-#endif
 
 /* The app being served, for the readiness and metrics callbacks of ops.c (which take no
  * context). One per process. */
@@ -179,7 +172,8 @@ int app_main(const struct app_spec *spec, int argc, char **argv)
 	 * --migrate stays interruptible. */
 	http_signals_block();
 	log_set_slow_ms(app.cfg.log_slow_ms);
-	metrics_init(spec->service, BOOKSTORE_VERSION, BOOKSTORE_COMMIT);
+	/* bookstore_build_info: the same identity --version prints (build_info.h). */
+	metrics_init(spec->service, build_version, build_commit);
 	if (app.cfg.otlp_endpoint != NULL) {
 		/* libcurl's global init, once, before any thread (FIELD-NOTES.md). */
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -215,7 +209,7 @@ int app_main(const struct app_spec *spec, int argc, char **argv)
 	}
 	inited = true;
 	{
-		struct otlp_config oc = { app.cfg.otlp_endpoint, spec->service, BOOKSTORE_VERSION,
+		struct otlp_config oc = { app.cfg.otlp_endpoint, spec->service, build_version,
 					  app.cfg.otlp_queue_size, app.cfg.otlp_batch_size,
 					  app.cfg.otlp_delay_ms,   app.cfg.otlp_timeout_ms };
 
