@@ -369,6 +369,76 @@ START_TEST(test_search_and_filters)
 }
 END_TEST
 
+/* The word dictionary (0004) is only a prefilter: terms across word boundaries, inside words,
+ * with double spaces in the data, combined filters, a word that exists nowhere, and words that a
+ * PUT brings in or takes away all answer exactly as the plain substring rule says. */
+START_TEST(test_search_word_prefilter_is_exact)
+{
+	struct ts_resp r;
+	char ids[256];
+	char want[256];
+	long long a = c_book("Mutable Mountain Atlas", "Ann Lee", NULL, "1.00", 1);
+	long long b = c_book("Immutable  Mountaineer", "Bob Quill", NULL, "1.00", 1);
+	long long c = c_book("The Mutable Mountains", "Carla Zed", NULL, "1.00", 1);
+	long long d = c_book("Zeta", "Sophie Lindqvist-Berg", NULL, "1.00", 1);
+	long long e = c_book("Word Spanning", "Dee", NULL, "1.00", 1);
+
+	c_req(&r, "GET", NULL, "/books?search=mutable%%20mountain");
+	page_ids(&r, ids, sizeof ids);
+	snprintf(want, sizeof want, "%lld,%lld", a, c);
+	ck_assert_str_eq(ids, want);
+	ck_assert_int_eq(ts_int(r.json, "total"), 2);
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/books?search=TABLE%%20MOUNT");
+	page_ids(&r, ids, sizeof ids);
+	ck_assert_str_eq(ids, want);
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/books?title=table%%20%%20mount");
+	page_ids(&r, ids, sizeof ids);
+	snprintf(want, sizeof want, "%lld", b);
+	ck_assert_str_eq(ids, want);
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/books?search=d%%20spa");
+	page_ids(&r, ids, sizeof ids);
+	snprintf(want, sizeof want, "%lld", e);
+	ck_assert_str_eq(ids, want);
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/books?author=lindqvist-b");
+	page_ids(&r, ids, sizeof ids);
+	snprintf(want, sizeof want, "%lld", d);
+	ck_assert_str_eq(ids, want);
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/books?search=mountain&author=ann");
+	page_ids(&r, ids, sizeof ids);
+	snprintf(want, sizeof want, "%lld", a);
+	ck_assert_str_eq(ids, want);
+	ck_assert_int_eq(ts_int(r.json, "total"), 1);
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/books?search=mountain%%20zzqqyy");
+	ck_assert_int_eq(ts_int(r.json, "total"), 0);
+	ck_assert_int_eq(json_array_size(json_object_get(r.json, "books")), 0);
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/books?title=xylophone");
+	ck_assert_int_eq(ts_int(r.json, "total"), 0);
+	ts_resp_free(&r);
+
+	/* A changed title is found by its new words at once, and no longer by the old ones. */
+	c_req(&r, "PATCH", "{\"title\": \"Quasar Xylophones\"}", "/books/%lld", a);
+	ck_assert_int_eq(r.status, 200);
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/books?title=XYLOPHONE");
+	page_ids(&r, ids, sizeof ids);
+	snprintf(want, sizeof want, "%lld", a);
+	ck_assert_str_eq(ids, want);
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/books?search=mutable%%20mountain");
+	page_ids(&r, ids, sizeof ids);
+	snprintf(want, sizeof want, "%lld", c);
+	ck_assert_str_eq(ids, want);
+	ts_resp_free(&r);
+}
+END_TEST
+
 START_TEST(test_sort_orders_are_stable)
 {
 	struct ts_resp r;
@@ -751,6 +821,7 @@ int main(void)
 	tcase_add_test(tc, test_put_and_patch_partial_update_rules);
 	tcase_add_test(tc, test_delete_book_then_404_and_409_with_orders);
 	tcase_add_test(tc, test_search_and_filters);
+	tcase_add_test(tc, test_search_word_prefilter_is_exact);
 	tcase_add_test(tc, test_sort_orders_are_stable);
 	tcase_add_test(tc, test_percent_and_underscore_are_literal);
 	tcase_add_test(tc, test_total_counter_tracks_inserts_deletes_and_stock);
