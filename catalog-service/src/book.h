@@ -28,6 +28,7 @@ struct book {
 	char *description; /* NULL when none */
 	char *created_at;  /* PostgreSQL timestamptz text in UTC, e.g. "2026-11-29 10:00:00.1+00" */
 	char *updated_at;
+	long long version; /* row version (ETag, If-Match); 0 when the query did not read it */
 };
 
 /* Frees the members and zeroes the struct. NULL is a no-op. */

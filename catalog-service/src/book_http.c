@@ -9,7 +9,17 @@
 #include "book.h"
 #include "book_repo.h"
 #include "common/app.h"
+#include "common/etag.h"
 #include "common/valid.h"
+
+/* Catalogue reads are public and change rarely: shared caches may keep them briefly and
+ * revalidate in the background (If-None-Match -> 304). Anything else is not stored. */
+#define BOOK_CACHE_PUBLIC "public, max-age=5, stale-while-revalidate=30"
+#define BOOK_CACHE_NONE "no-store"
+/* A page of GET /books/{id} ETags: "b<version>". */
+#define BOOK_ETAG_PREFIX "b"
+/* If-Match lists longer than this match nothing (412). */
+#define BOOK_IF_MATCH_MAX 16
 
 /* A unique violation: the ISBN one gets its own message; any other (a primary key clash after
  * rows were inserted with explicit ids) the common 409. */
@@ -21,12 +31,81 @@ static int isbn_conflict(const struct http_req *req, struct http_resp *resp,
 	return app_db_failure(req, resp, DB_CONFLICT);
 }
 
-/* Every book answer is written as text directly (book.h: the one writer of book answers). */
+/* Every book answer is written as text directly (book.h: the one writer of book answers), with
+ * the row version as its ETag. */
 static int book_answer(struct http_resp *resp, int status, const struct book *b)
 {
+	char tag[ETAG_MAX];
+
 	resp->text = book_text_json(b);
 	resp->content_type = "application/json";
+	if (b->version > 0) {
+		etag_from_version(tag, BOOK_ETAG_PREFIX, b->version);
+		http_resp_header(resp, "ETag", tag);
+	}
 	return status;
+}
+
+/* A GET answer the client already has (If-None-Match names tag): 304 with no body. Otherwise
+ * the status given. The ETag and Cache-Control headers go with both. */
+static int conditional_get(const struct http_req *req, struct http_resp *resp, const char *tag,
+			   int status)
+{
+	http_resp_header(resp, "Cache-Control", BOOK_CACHE_PUBLIC);
+	if (!etag_list_match(http_header(req, "If-None-Match"), tag, true))
+		return status;
+	free(resp->text);
+	resp->text = NULL;
+	resp->content_type = NULL;
+	return 304;
+}
+
+/* Collects the versions of an If-Match list as a bigint array literal "{3,4}". A tag that is
+ * not one of ours ("b<digits>") is skipped: it matches no version. */
+struct if_match {
+	char text[BOOK_IF_MATCH_MAX * 21 + 3];
+	size_t len;
+	int n;
+};
+
+static int if_match_add(const char *tag, size_t len, void *ctx)
+{
+	struct if_match *m = ctx;
+	size_t plen = strlen(BOOK_ETAG_PREFIX);
+	char digits[24];
+	long long v;
+
+	if (m->n >= BOOK_IF_MATCH_MAX)
+		return 1;
+	if (len < plen + 3 || len - plen - 2 >= sizeof(digits) ||
+	    memcmp(tag + 1, BOOK_ETAG_PREFIX, plen) != 0)
+		return 0;
+	memcpy(digits, tag + 1 + plen, len - plen - 2);
+	digits[len - plen - 2] = '\0';
+	if (valid_parse_ll(digits, 1, LLONG_MAX, &v) != 0)
+		return 0;
+	m->len += (size_t)snprintf(m->text + m->len, sizeof(m->text) - m->len, "%s%lld",
+				   m->n > 0 ? "," : "", v);
+	m->n++;
+	return 0;
+}
+
+/* The If-Match precondition of PUT/PATCH as book_repo_update takes it: NULL when there is no
+ * If-Match or it is "*" (any current version), else the listed versions ("{}" for none). */
+static const char *if_match_versions(const struct http_req *req, struct if_match *m)
+{
+	const char *h = http_header(req, "If-Match");
+
+	memset(m, 0, sizeof(*m));
+	if (h == NULL)
+		return NULL;
+	m->text[0] = '{';
+	m->len = 1;
+	if (etag_list_each(h, if_match_add, m) == 1)
+		return NULL;
+	m->text[m->len++] = '}';
+	m->text[m->len] = '\0';
+	return m->text;
 }
 
 static const char *query_get(void *ctx, const char *key)
@@ -56,8 +135,16 @@ int book_http_list(struct http_req *req, struct http_resp *resp)
 	}
 	resp->text = book_page_json(page.total, page.books, page.n);
 	resp->content_type = "application/json";
-	status = 200;
+	{
+		char tag[ETAG_MAX];
+
+		etag_from_body(tag, resp->text, strlen(resp->text));
+		http_resp_header(resp, "ETag", tag);
+		status = conditional_get(req, resp, tag, 200);
+	}
 out:
+	if (status != 200 && status != 304)
+		http_resp_header(resp, "Cache-Control", BOOK_CACHE_NONE);
 	json_decref(errors);
 	book_page_free(&page);
 	return status;
@@ -74,13 +161,19 @@ int book_http_get(struct http_req *req, struct http_resp *resp)
 	if (status != 0)
 		goto out;
 	st = book_repo_get(app_pool(req), id, &b);
-	if (st == DB_OK)
+	if (st == DB_OK) {
+		char tag[ETAG_MAX];
+
 		status = book_answer(resp, 200, &b);
-	else if (st == DB_NOT_FOUND)
+		etag_from_version(tag, BOOK_ETAG_PREFIX, b.version);
+		status = conditional_get(req, resp, tag, status);
+	} else if (st == DB_NOT_FOUND)
 		status = http_error(resp, 404, "Book not found");
 	else
 		status = app_db_failure(req, resp, st);
 out:
+	if (status != 200 && status != 304)
+		http_resp_header(resp, "Cache-Control", BOOK_CACHE_NONE);
 	book_free(&b);
 	return status;
 }
@@ -94,6 +187,7 @@ int book_http_create(struct http_req *req, struct http_resp *resp)
 	enum db_status st;
 	int status;
 
+	http_resp_header(resp, "Cache-Control", BOOK_CACHE_NONE);
 	status = http_json_body(req, resp, &body);
 	if (status != 0)
 		goto out;
@@ -133,9 +227,12 @@ int book_http_update(struct http_req *req, struct http_resp *resp)
 	json_t *body = NULL;
 	json_t *errors = NULL;
 	long long id = 0;
+	struct if_match m;
+	const char *versions;
 	enum db_status st;
 	int status;
 
+	http_resp_header(resp, "Cache-Control", BOOK_CACHE_NONE);
 	errors = json_array();
 	if (errors == NULL)
 		abort();
@@ -150,11 +247,30 @@ int book_http_update(struct http_req *req, struct http_resp *resp)
 		errors = NULL;
 		goto out;
 	}
+	versions = if_match_versions(req, &m);
 	/* {} changes nothing (updated_at included): answer with the book as it is. */
 	if (book_input_empty(&in))
 		st = book_repo_get(app_pool(req), id, &b);
 	else
-		st = book_repo_update(app_pool(req), id, &in, &b);
+		st = book_repo_update(app_pool(req), id, &in, versions, &b);
+	if (st == DB_OK && versions != NULL && book_input_empty(&in)) {
+		char tag[ETAG_MAX];
+
+		etag_from_version(tag, BOOK_ETAG_PREFIX, b.version);
+		if (!etag_list_match(http_header(req, "If-Match"), tag, false))
+			st = DB_NOT_FOUND;
+	}
+	/* With If-Match, "no row changed" is 404 only if the book is gone; else its version moved
+	 * on: 412 (optimistic concurrency for admin edits). */
+	if (st == DB_NOT_FOUND && versions != NULL) {
+		book_free(&b);
+		st = book_repo_get(app_pool(req), id, &b);
+		if (st == DB_OK) {
+			status = http_error(resp, 412, "Book %lld has changed (If-Match does not name"
+					    " its current ETag)", id);
+			goto out;
+		}
+	}
 	switch (st) {
 	case DB_OK:
 		status = book_answer(resp, 200, &b);
@@ -184,6 +300,7 @@ int book_http_delete(struct http_req *req, struct http_resp *resp)
 	enum db_status st;
 	int status;
 
+	http_resp_header(resp, "Cache-Control", BOOK_CACHE_NONE);
 	status = app_path_id(req, resp, 0, "id", LLONG_MIN, &id);
 	if (status != 0)
 		return status;

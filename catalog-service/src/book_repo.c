@@ -17,13 +17,15 @@
 	{ name,                                                                            \
 	  "SELECT t.total, b.* FROM (SELECT (CASE WHEN $3::boolean IS NULL THEN sum(c.n)"    \
 	  " WHEN $3::boolean THEN sum(c.in_stock) ELSE sum(c.n - c.in_stock) END)::bigint"  \
-	  " AS total FROM books_count c) t LEFT JOIN LATERAL (SELECT " BOOK_REPO_COLUMNS   \
+	  " AS total FROM books_count c) t LEFT JOIN LATERAL (SELECT " BOOK_REPO_LIST_COLUMNS \
 	  " FROM books b WHERE $3::boolean IS NULL OR (b.quantity > 0) = $3::boolean"      \
 	  " ORDER BY " order " OFFSET $1::bigint LIMIT $2::integer) b ON true" }
 
 /* The select list every book query returns, in the order book_from_row reads. */
-#define BOOK_REPO_COLUMNS \
+#define BOOK_REPO_LIST_COLUMNS \
 	"id, title, author, isbn, price::text, quantity, description, created_at, updated_at"
+/* Single-book statements also read the row version (book_row). */
+#define BOOK_REPO_COLUMNS BOOK_REPO_LIST_COLUMNS ", version"
 
 static const struct db_stmt book_repo_table[] = {
 	{ "book_get", "SELECT " BOOK_REPO_COLUMNS " FROM books WHERE id = $1::bigint" },
@@ -42,11 +44,12 @@ static const struct db_stmt book_repo_table[] = {
 	  " isbn = CASE WHEN $4::boolean THEN $5 ELSE isbn END,"
 	  " price = COALESCE($6::numeric, price), quantity = COALESCE($7::integer, quantity),"
 	  " description = CASE WHEN $8::boolean THEN $9 ELSE description END"
-	  " WHERE id = $1::bigint RETURNING " BOOK_REPO_COLUMNS },
+	  " WHERE id = $1::bigint AND ($10::bigint[] IS NULL OR version = ANY ($10::bigint[]))"
+	  " RETURNING " BOOK_REPO_COLUMNS },
 	{ "book_delete", "DELETE FROM books WHERE id = $1::bigint RETURNING id" },
 	/* The function builds its WHERE from fixed fragments and plans per call (0001_init.sql). */
 	{ "book_list",
-	  "SELECT total, " BOOK_REPO_COLUMNS " FROM catalog_list_books($1::bigint, $2::integer,"
+	  "SELECT total, " BOOK_REPO_LIST_COLUMNS " FROM catalog_list_books($1::bigint, $2::integer,"
 	  " $3, $4, $5, $6, $7::numeric, $8::numeric, $9::boolean, $10)" },
 	/* The lists without a search, isbn or price filter (optionally in_stock), one plain
 	 * prepared statement per sort key: no PL/pgSQL, no planning per call. The page walks the
@@ -98,10 +101,20 @@ out:
 	return rc;
 }
 
-/* The db_row_fn of every single-book statement (the columns start at 0). */
+/* The db_row_fn of every single-book statement (the columns start at 0; the 10th is the
+ * version). */
 static int book_row(const PGresult *res, int row, void *out)
 {
-	return book_from_row(res, row, 0, out);
+	struct book *b = out;
+
+	if (book_from_row(res, row, 0, b) != 0)
+		return -1;
+	if (PQnfields(res) > 9 && db_col_ll(res, row, 9, 1, LLONG_MAX, &b->version) != 0) {
+		log_msg(LOG_ERROR, NULL, "book_repo: unreadable book version");
+		book_free(b);
+		return -1;
+	}
+	return 0;
 }
 
 enum db_status book_repo_get_on(struct db_conn *conn, long long id, struct book *out)
@@ -153,12 +166,12 @@ enum db_status book_repo_create(struct db_pool *pool, const struct book_input *i
 }
 
 enum db_status book_repo_update(struct db_pool *pool, long long id, const struct book_input *in,
-				struct book *out)
+				const char *if_versions, struct book *out)
 {
 	char idtext[24];
 	char price[24];
 	char quantity[24];
-	const char *values[9];
+	const char *values[10];
 
 	snprintf(idtext, sizeof(idtext), "%lld", id);
 	money_format(in->price_cents, price);
@@ -172,7 +185,8 @@ enum db_status book_repo_update(struct db_pool *pool, long long id, const struct
 	values[6] = in->has_quantity ? quantity : NULL;
 	values[7] = in->has_description ? "true" : "false";
 	values[8] = in->has_description ? in->description : NULL;
-	return db_exec_row(pool, "book_update", 9, values, false, book_row, out);
+	values[9] = if_versions;
+	return db_exec_row(pool, "book_update", 10, values, false, book_row, out);
 }
 
 enum db_status book_repo_delete(struct db_pool *pool, long long id)

@@ -28,10 +28,12 @@ enum db_status book_repo_take_stock_on(struct db_conn *conn, long long id, long 
 /* POST /books: DB_OK with the stored row in *out, or DB_CONFLICT on a duplicate ISBN. */
 enum db_status book_repo_create(struct db_pool *pool, const struct book_input *in,
 				struct book *out);
-/* PUT/PATCH: changes the fields present in `in` (one statement). DB_OK with the row,
- * DB_NOT_FOUND when there is no such book (whatever the ISBN), or DB_CONFLICT. */
+/* PUT/PATCH: changes the fields present in `in` (one statement). if_versions: NULL, or a
+ * PostgreSQL bigint array literal ("{3,4}"): the row changes only if its version is one of them
+ * (If-Match). DB_OK with the row, DB_NOT_FOUND when there is no such book or its version is not
+ * listed (whatever the ISBN), or DB_CONFLICT. */
 enum db_status book_repo_update(struct db_pool *pool, long long id, const struct book_input *in,
-				struct book *out);
+				const char *if_versions, struct book *out);
 /* DELETE: DB_OK, DB_NOT_FOUND, or DB_FK when orders reference the book. */
 enum db_status book_repo_delete(struct db_pool *pool, long long id);
 

@@ -48,6 +48,8 @@ int reservation_http_reserve(struct http_req *req, struct http_resp *resp)
 	enum db_status st;
 	int status;
 
+	/* Customer and stock data: never stored by a cache. */
+	http_resp_header(resp, "Cache-Control", "no-store");
 	status = http_json_body(req, resp, &body);
 	if (status != 0)
 		goto out;
@@ -114,6 +116,8 @@ int reservation_http_release(struct http_req *req, struct http_resp *resp)
 	enum db_status st;
 	int status;
 
+	/* Customer and stock data: never stored by a cache. */
+	http_resp_header(resp, "Cache-Control", "no-store");
 	status = path_reservation_id(req, resp, &id);
 	if (status != 0)
 		return status;
@@ -130,6 +134,8 @@ int reservation_http_get(struct http_req *req, struct http_resp *resp)
 	enum db_status st;
 	int status;
 
+	/* Customer and stock data: never stored by a cache. */
+	http_resp_header(resp, "Cache-Control", "no-store");
 	status = path_reservation_id(req, resp, &id);
 	if (status != 0)
 		return status;

@@ -109,6 +109,8 @@ int order_http_create(struct http_req *req, struct http_resp *resp)
 	enum saga_outcome oc;
 	int rc;
 
+	/* Customer and stock data: never stored by a cache. */
+	http_resp_header(resp, "Cache-Control", "no-store");
 	rc = http_json_body(req, resp, &body);
 	if (rc != 0) {
 		order_metrics_invalid();
@@ -150,6 +152,8 @@ int order_http_list(struct http_req *req, struct http_resp *resp)
 	enum db_status st;
 	int rc;
 
+	/* Customer and stock data: never stored by a cache. */
+	http_resp_header(resp, "Cache-Control", "no-store");
 	if (order_validate_filter(http_query(req, "skip"), http_query(req, "limit"),
 				  http_query(req, "status"), http_query(req, "customer_email"),
 				  http_query(req, "book_id"), &f, errors) != 0) {
@@ -181,6 +185,8 @@ int order_http_get(struct http_req *req, struct http_resp *resp)
 	long long id;
 	int rc;
 
+	/* Customer and stock data: never stored by a cache. */
+	http_resp_header(resp, "Cache-Control", "no-store");
 	rc = path_id(req, resp, &id);
 	if (rc != 0)
 		goto out;
@@ -205,6 +211,8 @@ int order_http_set_status(struct http_req *req, struct http_resp *resp)
 	long long id;
 	int rc;
 
+	/* Customer and stock data: never stored by a cache. */
+	http_resp_header(resp, "Cache-Control", "no-store");
 	rc = path_id(req, resp, &id);
 	if (rc != 0)
 		goto out;
@@ -236,6 +244,8 @@ int order_http_get_book(struct http_req *req, struct http_resp *resp)
 	long long id;
 	int rc;
 
+	/* Customer and stock data: never stored by a cache. */
+	http_resp_header(resp, "Cache-Control", "no-store");
 	rc = path_id(req, resp, &id);
 	if (rc != 0)
 		goto out;

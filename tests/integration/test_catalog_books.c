@@ -439,6 +439,108 @@ START_TEST(test_search_word_prefilter_is_exact)
 }
 END_TEST
 
+/* HTTP caching: ETag from the row version (every update, a stock change included, moves it on),
+ * If-None-Match -> 304 without a body, If-Match -> 412 on a stale version, Cache-Control per
+ * route. */
+START_TEST(test_etags_conditional_get_and_if_match)
+{
+	struct ts_resp r;
+	char *h;
+	const char *inm1[] = { "If-None-Match: \"x\", \"b1\"", NULL };
+	const char *im1[] = { "If-Match: \"b1\"", NULL };
+	const char *im_weak[] = { "If-Match: W/\"b2\"", NULL };
+	const char *im_star[] = { "If-Match: *", NULL };
+	const char *inm_list[2] = { NULL, NULL };
+	char line[128];
+
+	c_req(&r, "GET", NULL, "/books/3");
+	ck_assert_int_eq(r.status, 200);
+	h = ts_header(&r, "ETag");
+	ck_assert_str_eq(h, "\"b1\"");
+	free(h);
+	h = ts_header(&r, "Cache-Control");
+	ck_assert_str_eq(h, "public, max-age=5, stale-while-revalidate=30");
+	free(h);
+	ts_resp_free(&r);
+
+	c_req_h(&r, "GET", "/books/3", NULL, inm1);
+	ck_assert_int_eq(r.status, 304);
+	ck_assert_uint_eq(r.body_len, 0);
+	h = ts_header(&r, "ETag");
+	ck_assert_str_eq(h, "\"b1\"");
+	free(h);
+	ts_resp_free(&r);
+
+	c_req_h(&r, "PATCH", "/books/3", "{\"price\": \"9.99\"}", im1);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(ts_str(r.json, "price"), "9.99");
+	h = ts_header(&r, "ETag");
+	ck_assert_str_eq(h, "\"b2\"");
+	free(h);
+	h = ts_header(&r, "Cache-Control");
+	ck_assert_str_eq(h, "no-store");
+	free(h);
+	ts_resp_free(&r);
+
+	/* The same If-Match again: someone else's edit came first. Nothing changes. */
+	c_req_h(&r, "PUT", "/books/3", "{\"price\": \"1.00\"}", im1);
+	c_assert_detail(&r, 412, "Book 3 has changed (If-Match does not name its current ETag)");
+	ts_resp_free(&r);
+	c_req_h(&r, "PATCH", "/books/3", "{}", im1);
+	ck_assert_int_eq(r.status, 412);
+	ts_resp_free(&r);
+	c_req_h(&r, "PATCH", "/books/3", "{\"price\": \"1.00\"}", im_weak);
+	ck_assert_int_eq(r.status, 412);
+	ts_resp_free(&r);
+	c_req_h(&r, "PATCH", "/books/999999", "{\"price\": \"1.00\"}", im1);
+	ck_assert_int_eq(r.status, 404);
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/books/3");
+	ck_assert_str_eq(ts_str(r.json, "price"), "9.99");
+	ts_resp_free(&r);
+
+	/* A stock change (as a reservation makes) is a new version too. */
+	free(ts_sql(c_db, "UPDATE books SET quantity = quantity + 1 WHERE id = 3 RETURNING id"));
+	c_req_h(&r, "GET", "/books/3", NULL, inm1);
+	ck_assert_int_eq(r.status, 200);
+	h = ts_header(&r, "ETag");
+	ck_assert_str_eq(h, "\"b3\"");
+	free(h);
+	ts_resp_free(&r);
+	c_req_h(&r, "PATCH", "/books/3", "{\"quantity\": 7}", im_star);
+	ck_assert_int_eq(r.status, 200);
+	ts_resp_free(&r);
+
+	/* Lists: the ETag hashes the body; a change anywhere on the page changes it. */
+	c_req(&r, "GET", NULL, "/books?limit=5");
+	ck_assert_int_eq(r.status, 200);
+	h = ts_header(&r, "ETag");
+	ck_assert_ptr_nonnull(h);
+	snprintf(line, sizeof line, "If-None-Match: %s", h);
+	free(h);
+	ts_resp_free(&r);
+	inm_list[0] = line;
+	c_req_h(&r, "GET", "/books?limit=5", NULL, inm_list);
+	ck_assert_int_eq(r.status, 304);
+	ck_assert_uint_eq(r.body_len, 0);
+	ts_resp_free(&r);
+	c_req(&r, "PATCH", "{\"title\": \"Retitled\"}", "/books/2");
+	ck_assert_int_eq(r.status, 200);
+	ts_resp_free(&r);
+	c_req_h(&r, "GET", "/books?limit=5", NULL, inm_list);
+	ck_assert_int_eq(r.status, 200);
+	ts_resp_free(&r);
+
+	/* Errors and writes are never stored. */
+	c_req(&r, "GET", NULL, "/books/999999");
+	ck_assert_int_eq(r.status, 404);
+	h = ts_header(&r, "Cache-Control");
+	ck_assert_str_eq(h, "no-store");
+	free(h);
+	ts_resp_free(&r);
+}
+END_TEST
+
 START_TEST(test_sort_orders_are_stable)
 {
 	struct ts_resp r;
@@ -822,6 +924,7 @@ int main(void)
 	tcase_add_test(tc, test_delete_book_then_404_and_409_with_orders);
 	tcase_add_test(tc, test_search_and_filters);
 	tcase_add_test(tc, test_search_word_prefilter_is_exact);
+	tcase_add_test(tc, test_etags_conditional_get_and_if_match);
 	tcase_add_test(tc, test_sort_orders_are_stable);
 	tcase_add_test(tc, test_percent_and_underscore_are_literal);
 	tcase_add_test(tc, test_total_counter_tracks_inserts_deletes_and_stock);
