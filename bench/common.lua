@@ -1,6 +1,7 @@
 -- common.lua - shared by every bench/*.lua wrk script (loaded with dofile).
 --
--- Each case script defines request() (and may use the helpers below). This file supplies
+-- Each case script defines request() (and may use the helpers below); it may set
+-- accept_status = { [304] = true } to count other statuses as successes. This file supplies
 -- setup/init/response/done: every response is classified by status, per thread, and done() prints
 -- one machine-readable line that scripts/bench.sh parses:
 --   BENCH_RESULT rps=<float> p50_ms=<float> p99_ms=<float> requests=<n> non2xx=<n> sockerr=<n>
@@ -41,7 +42,7 @@ end
 
 function response(status, headers, body)
    statuses[status] = (statuses[status] or 0) + 1
-   if status < 200 or status > 299 then
+   if (status < 200 or status > 299) and not (accept_status and accept_status[status]) then
       bad = bad + 1
       if sample == "" and body then sample = string.sub(body, 1, 160) end
    end
