@@ -137,7 +137,7 @@ LANGUAGE sql IMMUTABLE AS $$
 			' AND catalog_words(b.title, b.author) && $' || (first + 1) END END
 $$;
 
--- The catalogue list, as in 0001 (same arguments, rows and rules), with the word prefilter for
+-- The catalogue list, as in 0003 (same arguments, rows and rules), with the word prefilter for
 -- the substring filters. Three ways to answer a substring filter:
 --   1. a token is in no dictionary word: total 0, no books query at all;
 --   2. otherwise the candidates come from the word index ('&&' conditions) when a token has
@@ -153,7 +153,7 @@ CREATE OR REPLACE FUNCTION catalog_list_books(
 	p_skip bigint, p_limit integer, p_search text, p_author text, p_title text, p_isbn text,
 	p_min_price numeric, p_max_price numeric, p_in_stock boolean, p_sort text)
 RETURNS TABLE (total bigint, id bigint, title varchar, author varchar, isbn varchar,
-	       price numeric, quantity integer, description text, created_at timestamptz,
+	       price numeric, quantity bigint, description text, created_at timestamptz,
 	       updated_at timestamptz)
 -- No parallel plans: starting workers costs ~15 ms, more than a keyed search takes, and under
 -- load the cores are busy with other requests anyway.
@@ -194,7 +194,7 @@ BEGIN
 	SELECT * INTO kt FROM catalog_word_keys(p_title, '{t:}');
 	IF ka.nomatch OR kt.nomatch THEN
 		RETURN QUERY SELECT 0::bigint, NULL::bigint, NULL::varchar, NULL::varchar,
-			NULL::varchar, NULL::numeric, NULL::integer, NULL::text,
+			NULL::varchar, NULL::numeric, NULL::bigint, NULL::text,
 			NULL::timestamptz, NULL::timestamptz;
 		RETURN;
 	END IF;
@@ -280,7 +280,7 @@ BEGIN
 			USING s, a, t, p_isbn, p_min_price, p_max_price, p_skip, p_limit, n;
 		IF NOT FOUND THEN
 			RETURN QUERY SELECT n, NULL::bigint, NULL::varchar, NULL::varchar,
-				NULL::varchar, NULL::numeric, NULL::integer, NULL::text,
+				NULL::varchar, NULL::numeric, NULL::bigint, NULL::text,
 				NULL::timestamptz, NULL::timestamptz;
 		END IF;
 		RETURN;
@@ -303,7 +303,7 @@ BEGIN
 		USING s, a, t, p_isbn, p_min_price, p_max_price, p_skip, p_limit, n;
 	IF NOT FOUND THEN
 		RETURN QUERY SELECT n, NULL::bigint, NULL::varchar, NULL::varchar, NULL::varchar,
-			NULL::numeric, NULL::integer, NULL::text, NULL::timestamptz, NULL::timestamptz;
+			NULL::numeric, NULL::bigint, NULL::text, NULL::timestamptz, NULL::timestamptz;
 	END IF;
 END
 $$;
