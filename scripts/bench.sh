@@ -31,6 +31,8 @@
 #   BENCH_GEN              catalogue generator (default scripts/gen-books.sh; args: N DATABASE_URL)
 #   BENCH_SKIP_BUILD=1     use the existing binaries (in build-bench/, or BENCH_BUILD_DIR)
 #   BENCH_PGBENCH=0        skip pgbench (ratios then print as "-")
+#   CACHE_TTL_MS           the catalog's per-replica read cache (default 0 = off; the cache-on
+#                          figures are a second run with e.g. CACHE_TTL_MS=1000)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -52,6 +54,7 @@ only=${BENCH_CASES:-}
 keep_db=${BENCH_KEEP_DB:-0}
 gen=${BENCH_GEN:-$root/scripts/gen-books.sh}
 run_pgbench=${BENCH_PGBENCH:-1}
+cache_ttl=${CACHE_TTL_MS:-0}   # the catalog's read cache: run once with 0 and once with e.g. 1000
 work=$root/.bench
 build=${BENCH_BUILD_DIR:-$root/build-bench}
 pgdir=$work/pg
@@ -294,7 +297,7 @@ start_services() { # start_services HTTP_THREADS POOL (three tries per service f
   for try in 1 2 3; do
     catalog_port=$(free_port)
     DATABASE_URL=$db_url PORT=$catalog_port ADMIN_PORT=0 HOST=127.0.0.1 HTTP_THREADS=$t \
-      DB_POOL_SIZE=$p LOG_LEVEL=warn HTTP_MAX_CONNECTIONS_PER_IP=0 \
+      DB_POOL_SIZE=$p LOG_LEVEL=warn HTTP_MAX_CONNECTIONS_PER_IP=0 CACHE_TTL_MS=$cache_ttl \
       "$catalog_bin" >"$work/catalog.log" 2>&1 &
     catalog_pid=$!
     wait_health "$catalog_port" "$catalog_pid" catalog && break
@@ -457,7 +460,7 @@ machine() {
   echo "- $(psql "$admin_url" -X -tA -c 'SHOW server_version' | sed 's/^/PostgreSQL /') (shared_buffers $(psql "$admin_url" -X -tA -c 'SHOW shared_buffers'), fsync $(psql "$admin_url" -X -tA -c 'SHOW fsync'), synchronous_commit $(psql "$admin_url" -X -tA -c 'SHOW synchronous_commit')); $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}')"
   echo "- Catalogue: $nbooks books (generator $(basename "$gen")); search term \`$search_term\` ($search_n matches), author \`$author\` ($author_n matches); ≥ 100,000-match terms: search \`$search_big\`, author \`$author_big\`"
   echo "- Load average before the services started: $load_before (should be near 0)"
-  echo "- Load: wrk -t $wthreads -c $conns, $runs run(s) of ${secs} s per case after ${warm} s warm-up; pgbench -c $conns -j $wthreads -T $secs, scale 10; services LOG_LEVEL=warn, Release build"
+  echo "- Load: wrk -t $wthreads -c $conns, $runs run(s) of ${secs} s per case after ${warm} s warm-up; pgbench -c $conns -j $wthreads -T $secs, scale 10; services LOG_LEVEL=warn, CACHE_TTL_MS=$cache_ttl, Release build"
 }
 report=$work/results.md
 {

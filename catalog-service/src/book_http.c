@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "book.h"
+#include "book_cache.h"
 #include "book_repo.h"
 #include "common/app.h"
 #include "common/etag.h"
@@ -153,6 +154,7 @@ out:
 int book_http_get(struct http_req *req, struct http_resp *resp)
 {
 	struct book b = { 0 };
+	uint64_t ticket;
 	long long id;
 	enum db_status st;
 	int status;
@@ -160,11 +162,22 @@ int book_http_get(struct http_req *req, struct http_resp *resp)
 	status = app_path_id(req, resp, 0, "id", LLONG_MIN, &id);
 	if (status != 0)
 		goto out;
+	if (book_cache_get(app_service(req), id, &resp->text, &b.version) == 0) {
+		char tag[ETAG_MAX];
+
+		resp->content_type = "application/json";
+		etag_from_version(tag, BOOK_ETAG_PREFIX, b.version);
+		http_resp_header(resp, "ETag", tag);
+		status = conditional_get(req, resp, tag, 200);
+		goto out;
+	}
+	ticket = book_cache_ticket(app_service(req), id);
 	st = book_repo_get(app_pool(req), id, &b);
 	if (st == DB_OK) {
 		char tag[ETAG_MAX];
 
 		status = book_answer(resp, 200, &b);
+		book_cache_put(app_service(req), id, ticket, resp->text, b.version);
 		etag_from_version(tag, BOOK_ETAG_PREFIX, b.version);
 		status = conditional_get(req, resp, tag, status);
 	} else if (st == DB_NOT_FOUND)
@@ -253,6 +266,9 @@ int book_http_update(struct http_req *req, struct http_resp *resp)
 		st = book_repo_get(app_pool(req), id, &b);
 	else
 		st = book_repo_update(app_pool(req), id, &in, versions, &b);
+	/* This replica's cache forgets the book once the write is done (a read that started before
+	 * cannot store the old answer afterwards: book_cache.h). */
+	book_cache_drop(app_service(req), id);
 	if (st == DB_OK && versions != NULL && book_input_empty(&in)) {
 		char tag[ETAG_MAX];
 
@@ -305,6 +321,7 @@ int book_http_delete(struct http_req *req, struct http_resp *resp)
 	if (status != 0)
 		return status;
 	st = book_repo_delete(app_pool(req), id);
+	book_cache_drop(app_service(req), id);
 	switch (st) {
 	case DB_OK:
 		snprintf(msg, sizeof(msg), "Book %lld deleted successfully", id);

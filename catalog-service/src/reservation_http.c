@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "book.h"
+#include "book_cache.h"
 #include "common/app.h"
 #include "common/valid.h"
 #include "reservation.h"
@@ -62,6 +63,7 @@ int reservation_http_reserve(struct http_req *req, struct http_resp *resp)
 		goto out;
 	}
 	st = reservation_repo_reserve(app_pool(req), &r, &outcome, &b, &available);
+	book_cache_drop(app_service(req), r.book_id); /* its stock may have changed */
 	if (st != DB_OK) {
 		status = app_db_failure(req, resp, st);
 		goto out;
@@ -122,6 +124,8 @@ int reservation_http_release(struct http_req *req, struct http_resp *resp)
 	if (status != 0)
 		return status;
 	st = reservation_repo_release(app_pool(req), id, &r);
+	if (st == DB_OK)
+		book_cache_drop(app_service(req), r.book_id); /* its stock came back */
 	if (st != DB_OK)
 		return app_db_failure(req, resp, st);
 	return http_json(resp, 200, reservation_to_json(&r, NULL));

@@ -541,6 +541,86 @@ START_TEST(test_etags_conditional_get_and_if_match)
 }
 END_TEST
 
+/* The price of book id as daemon p answers it (a malloc'd string). */
+static char *price_on(const struct ts_proc *p, long long id)
+{
+	struct ts_resp r;
+	char *price;
+
+	ck_assert_int_eq(ts_req(&r, "GET", p->url, NULL, "/books/%lld", id), 0);
+	ck_assert_int_eq(r.status, 200);
+	price = strdup(ts_str(r.json, "price"));
+	ts_resp_free(&r);
+	return price;
+}
+
+/* CACHE_TTL_MS on two replicas of one database: a write through a replica is visible on that
+ * replica at once (its entry is dropped); the other replica serves its cached answer until the
+ * TTL runs out, and the new one after at most CACHE_TTL_MS (+ slack for a loaded machine). */
+START_TEST(test_read_cache_staleness_bounds_on_two_replicas)
+{
+	const char *extra[] = { "CACHE_TTL_MS=3000", NULL };
+	struct ts_proc a = { 0 };
+	struct ts_proc b = { 0 };
+	struct ts_resp r;
+	char *price;
+	long long t0;
+	long long waited;
+
+	c_start(&a, c_db, extra);
+	c_start(&b, c_db, extra);
+	price = price_on(&a, 5);
+	ck_assert_str_ne(price, "11.11");
+	free(price);
+	price = price_on(&b, 5);
+	free(price);
+
+	/* Own write: at once, on the replica that made it. */
+	ck_assert_int_eq(ts_req(&r, "PATCH", b.url, "{\"price\": \"11.11\"}", "/books/5"), 0);
+	ck_assert_int_eq(r.status, 200);
+	ts_resp_free(&r);
+	t0 = c_now_ms();
+	price = price_on(&b, 5);
+	ck_assert_str_eq(price, "11.11");
+	free(price);
+
+	/* The other replica: still the cached answer right after, the new one within the TTL. */
+	price = price_on(&a, 5);
+	ck_assert_msg(strcmp(price, "11.11") != 0 || c_now_ms() - t0 > 3000,
+		      "replica a did not serve its cached answer (is the cache on?)");
+	free(price);
+	for (;;) {
+		price = price_on(&a, 5);
+		waited = c_now_ms() - t0;
+		if (strcmp(price, "11.11") == 0) {
+			free(price);
+			break;
+		}
+		free(price);
+		ck_assert_msg(waited <= 3000 + 1000, "stale after %lld ms (TTL 3000)", waited);
+		c_sleep_ms(50);
+	}
+
+	/* A stock change through a replica (a reservation) is also visible there at once. */
+	ck_assert_int_eq(ts_req(&r, "GET", a.url, NULL, "/books/5"), 0);
+	{
+		long long q = ts_int(r.json, "quantity");
+
+		ts_resp_free(&r);
+		ck_assert_int_eq(ts_req(&r, "POST", a.url,
+					"{\"reservation_id\": \"cache-1\", \"book_id\": 5, \"quantity\": 1}",
+					"/reservations"), 0);
+		ck_assert_int_eq(r.status, 201);
+		ts_resp_free(&r);
+		ck_assert_int_eq(ts_req(&r, "GET", a.url, NULL, "/books/5"), 0);
+		ck_assert_int_eq(ts_int(r.json, "quantity"), q - 1);
+		ts_resp_free(&r);
+	}
+	ts_stop(&a, SIGTERM, 5000);
+	ts_stop(&b, SIGTERM, 5000);
+}
+END_TEST
+
 START_TEST(test_sort_orders_are_stable)
 {
 	struct ts_resp r;
@@ -925,6 +1005,7 @@ int main(void)
 	tcase_add_test(tc, test_search_and_filters);
 	tcase_add_test(tc, test_search_word_prefilter_is_exact);
 	tcase_add_test(tc, test_etags_conditional_get_and_if_match);
+	tcase_add_test(tc, test_read_cache_staleness_bounds_on_two_replicas);
 	tcase_add_test(tc, test_sort_orders_are_stable);
 	tcase_add_test(tc, test_percent_and_underscore_are_literal);
 	tcase_add_test(tc, test_total_counter_tracks_inserts_deletes_and_stock);

@@ -1,0 +1,38 @@
+/* book_cache.h - the optional per-replica read cache of GET /books/{id} (CACHE_TTL_MS).
+ *
+ * A direct-mapped table of at most max_entries answers (slot = id mod max_entries), each the
+ * response text of one book, its version and when it was read. Memory is bounded: at most
+ * max_entries bodies of at most BOOK_CACHE_MAX_BODY bytes (larger answers are not cached).
+ *
+ * Staleness: an entry is served for ttl_ms after the read that filled it, so another replica's
+ * write shows here after at most ttl_ms. A write through this replica drops the book's entry
+ * (book_cache_drop) before it answers, and a read that started before such a drop cannot store
+ * its older answer afterwards (the ticket of book_cache_ticket), so this replica's own writes
+ * are visible at once. Thread-safe (one mutex per slot stripe); never blocks on I/O. */
+#ifndef CATALOG_BOOK_CACHE_H
+#define CATALOG_BOOK_CACHE_H
+
+#include <stdint.h>
+
+#define BOOK_CACHE_MAX_BODY 4096
+
+struct book_cache;
+
+/* A cache, or NULL when ttl_ms is 0 (off); every function below accepts NULL as "off". */
+struct book_cache *book_cache_new(int ttl_ms, int max_entries);
+void book_cache_free(struct book_cache *c);
+
+/* A fresh entry for id: 0 with *text (malloc'd copy, caller frees) and *version; -1 otherwise. */
+int book_cache_get(struct book_cache *c, long long id, char **text, long long *version);
+
+/* Taken before the database read whose answer may be stored. */
+uint64_t book_cache_ticket(struct book_cache *c, long long id);
+
+/* Stores text (copied) for id unless the slot was dropped since ticket, or the body is too big. */
+void book_cache_put(struct book_cache *c, long long id, uint64_t ticket, const char *text,
+		    long long version);
+
+/* Forgets id (a write through this replica). */
+void book_cache_drop(struct book_cache *c, long long id);
+
+#endif
