@@ -32,6 +32,8 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 		SELECT 'a:' || x FROM unnest(string_to_array(lower(p_author), ' ')) x WHERE x <> '') s)
 $$;
 
+-- Written by the catalog's triggers, so the catalog group role needs SELECT and INSERT on it:
+-- its row is in 0006's role map (role_grants), applied when 0006 runs.
 CREATE TABLE catalog_words_dict (word text PRIMARY KEY);
 CREATE INDEX catalog_words_dict_trgm ON catalog_words_dict USING gin (word gin_trgm_ops)
 	WITH (fastupdate = off);
