@@ -65,6 +65,7 @@ customers=1000    # bench-1@example.com .. bench-1000@example.com
 CASES=(
   "get_book|get_book.lua|GET /books/{id}|read|catalog"
   "get_book_inm|get_book_inm.lua|GET /books/{id} + If-None-Match (304)|read|catalog"
+  "get_book_hot|get_book_hot.lua|GET /books/{id}, 90 % on 1,000 popular books|read|catalog"
   "list|list_books.lua|GET /books?limit=20|read|catalog"
   "search|search_books.lua|GET /books?search=TERM&limit=20|read|catalog"
   "author|author_books.lua|GET /books?author=AUTHOR|read|catalog"
