@@ -195,12 +195,18 @@ int book_http_create(struct http_req *req, struct http_resp *resp)
 {
 	struct book_input in = { 0 };
 	struct book b = { 0 };
+	struct auth_identity who;
 	json_t *body = NULL;
 	json_t *errors = NULL;
 	enum db_status st;
 	int status;
 
 	http_resp_header(resp, "Cache-Control", BOOK_CACHE_NONE);
+	/* The route is admin-only (routes.c, checked before the body); the caller's sub is the
+	 * audit actor. */
+	status = app_caller(req, resp, &who);
+	if (status != 0)
+		goto out;
 	status = http_json_body(req, resp, &body);
 	if (status != 0)
 		goto out;
@@ -212,7 +218,7 @@ int book_http_create(struct http_req *req, struct http_resp *resp)
 		errors = NULL;
 		goto out;
 	}
-	st = book_repo_create(app_pool(req), &in, &b);
+	st = book_repo_create(app_pool(req), &in, who.sub, req->request_id, &b);
 	switch (st) {
 	case DB_OK:
 		http_location(req, resp, "/books/%lld", b.id);
@@ -237,6 +243,7 @@ int book_http_update(struct http_req *req, struct http_resp *resp)
 {
 	struct book_input in = { 0 };
 	struct book b = { 0 };
+	struct auth_identity who;
 	json_t *body = NULL;
 	json_t *errors = NULL;
 	long long id = 0;
@@ -246,6 +253,9 @@ int book_http_update(struct http_req *req, struct http_resp *resp)
 	int status;
 
 	http_resp_header(resp, "Cache-Control", BOOK_CACHE_NONE);
+	status = app_caller(req, resp, &who);
+	if (status != 0)
+		goto out;
 	errors = json_array();
 	if (errors == NULL)
 		abort();
@@ -265,7 +275,8 @@ int book_http_update(struct http_req *req, struct http_resp *resp)
 	if (book_input_empty(&in))
 		st = book_repo_get(app_pool(req), id, &b);
 	else
-		st = book_repo_update(app_pool(req), id, &in, versions, &b);
+		st = book_repo_update(app_pool(req), id, &in, versions, who.sub,
+				      req->request_id, &b);
 	/* This replica's cache forgets the book once the write is done (a read that started before
 	 * cannot store the old answer afterwards: book_cache.h). */
 	book_cache_drop(app_service(req), id);
@@ -312,15 +323,19 @@ out:
 int book_http_delete(struct http_req *req, struct http_resp *resp)
 {
 	char msg[64];
+	struct auth_identity who;
 	long long id;
 	enum db_status st;
 	int status;
 
 	http_resp_header(resp, "Cache-Control", BOOK_CACHE_NONE);
+	status = app_caller(req, resp, &who);
+	if (status != 0)
+		return status;
 	status = app_path_id(req, resp, 0, "id", LLONG_MIN, &id);
 	if (status != 0)
 		return status;
-	st = book_repo_delete(app_pool(req), id);
+	st = book_repo_delete(app_pool(req), id, who.sub, req->request_id);
 	book_cache_drop(app_service(req), id);
 	switch (st) {
 	case DB_OK:

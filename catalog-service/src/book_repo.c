@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/audit.h"
 #include "common/log.h"
 #include "common/money.h"
 #include "common/valid.h"
@@ -34,19 +35,25 @@ static const struct db_stmt book_repo_table[] = {
 	{ "book_take_stock",
 	  "UPDATE books SET quantity = quantity - $2::integer"
 	  " WHERE id = $1::bigint AND quantity >= $2::integer RETURNING " BOOK_REPO_COLUMNS },
+	/* Every write names its actor and request for the audit trigger (AUDIT_CTE), so the
+	 * audit row is written by the same statement (0005_authz.sql). */
 	{ "book_insert",
-	  "INSERT INTO books (title, author, isbn, price, quantity, description)"
-	  " VALUES ($1, $2, $3, $4::numeric, $5::integer, $6) RETURNING " BOOK_REPO_COLUMNS },
+	  "WITH " AUDIT_CTE("7", "8") " INSERT INTO books (title, author, isbn, price, quantity,"
+	  " description) SELECT $1::text, $2::text, $3::text, $4::numeric, $5::integer, $6::text"
+	  " FROM au RETURNING " BOOK_REPO_COLUMNS },
 	/* Partial update: a NULL parameter keeps the column (title, author, price, quantity can
 	 * never be set to NULL); isbn and description take a flag because NULL clears them. */
 	{ "book_update",
-	  "UPDATE books SET title = COALESCE($2, title), author = COALESCE($3, author),"
+	  "WITH " AUDIT_CTE("11", "12") " UPDATE books SET title = COALESCE($2, title),"
+	  " author = COALESCE($3, author),"
 	  " isbn = CASE WHEN $4::boolean THEN $5 ELSE isbn END,"
 	  " price = COALESCE($6::numeric, price), quantity = COALESCE($7::integer, quantity),"
 	  " description = CASE WHEN $8::boolean THEN $9 ELSE description END"
-	  " WHERE id = $1::bigint AND ($10::bigint[] IS NULL OR version = ANY ($10::bigint[]))"
+	  " FROM au WHERE id = $1::bigint AND ($10::bigint[] IS NULL OR version = ANY ($10::bigint[]))"
 	  " RETURNING " BOOK_REPO_COLUMNS },
-	{ "book_delete", "DELETE FROM books WHERE id = $1::bigint RETURNING id" },
+	{ "book_delete",
+	  "WITH " AUDIT_CTE("2", "3") " DELETE FROM books USING au WHERE id = $1::bigint"
+	  " RETURNING id" },
 	/* The function builds its WHERE from fixed fragments and plans per call (0001_init.sql). */
 	{ "book_list",
 	  "SELECT total, " BOOK_REPO_LIST_COLUMNS " FROM catalog_list_books($1::bigint, $2::integer,"
@@ -148,11 +155,11 @@ enum db_status book_repo_get(struct db_pool *pool, long long id, struct book *ou
 }
 
 enum db_status book_repo_create(struct db_pool *pool, const struct book_input *in,
-				struct book *out)
+				const char *actor, const char *request_id, struct book *out)
 {
 	char price[24];
 	char quantity[24];
-	const char *values[6];
+	const char *values[8];
 
 	money_format(in->price_cents, price);
 	snprintf(quantity, sizeof(quantity), "%lld", in->quantity);
@@ -162,16 +169,19 @@ enum db_status book_repo_create(struct db_pool *pool, const struct book_input *i
 	values[3] = price;
 	values[4] = quantity;
 	values[5] = in->has_description ? in->description : NULL;
-	return db_exec_row(pool, "book_insert", 6, values, false, book_row, out);
+	values[6] = actor;
+	values[7] = request_id;
+	return db_exec_row(pool, "book_insert", 8, values, false, book_row, out);
 }
 
 enum db_status book_repo_update(struct db_pool *pool, long long id, const struct book_input *in,
-				const char *if_versions, struct book *out)
+				const char *if_versions, const char *actor, const char *request_id,
+				struct book *out)
 {
 	char idtext[24];
 	char price[24];
 	char quantity[24];
-	const char *values[10];
+	const char *values[12];
 
 	snprintf(idtext, sizeof(idtext), "%lld", id);
 	money_format(in->price_cents, price);
@@ -186,18 +196,21 @@ enum db_status book_repo_update(struct db_pool *pool, long long id, const struct
 	values[7] = in->has_description ? "true" : "false";
 	values[8] = in->has_description ? in->description : NULL;
 	values[9] = if_versions;
-	return db_exec_row(pool, "book_update", 10, values, false, book_row, out);
+	values[10] = actor;
+	values[11] = request_id;
+	return db_exec_row(pool, "book_update", 12, values, false, book_row, out);
 }
 
-enum db_status book_repo_delete(struct db_pool *pool, long long id)
+enum db_status book_repo_delete(struct db_pool *pool, long long id, const char *actor,
+				const char *request_id)
 {
 	char idtext[24];
-	const char *values[1] = { idtext };
+	const char *values[3] = { idtext, actor, request_id };
 	PGresult *res = NULL;
 	enum db_status st;
 
 	snprintf(idtext, sizeof(idtext), "%lld", id);
-	st = db_exec(pool, "book_delete", 1, values, &res, false);
+	st = db_exec(pool, "book_delete", 3, values, &res, false);
 	if (st == DB_OK && PQntuples(res) == 0)
 		st = DB_NOT_FOUND;
 	PQclear(res);

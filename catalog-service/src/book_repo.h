@@ -25,17 +25,21 @@ enum db_status book_repo_get_on(struct db_conn *conn, long long id, struct book 
  * exist or has less stock (read it with book_repo_get_on to tell which). */
 enum db_status book_repo_take_stock_on(struct db_conn *conn, long long id, long long quantity,
 				       struct book *out);
+/* The writes below record an audit_log row in the same statement (actor: the caller's sub;
+ * request_id: the request's id), through the trigger of 0005_authz.sql. */
 /* POST /books: DB_OK with the stored row in *out, or DB_CONFLICT on a duplicate ISBN. */
 enum db_status book_repo_create(struct db_pool *pool, const struct book_input *in,
-				struct book *out);
+				const char *actor, const char *request_id, struct book *out);
 /* PUT/PATCH: changes the fields present in `in` (one statement). if_versions: NULL, or a
  * PostgreSQL bigint array literal ("{3,4}"): the row changes only if its version is one of them
  * (If-Match). DB_OK with the row, DB_NOT_FOUND when there is no such book or its version is not
  * listed (whatever the ISBN), or DB_CONFLICT. */
 enum db_status book_repo_update(struct db_pool *pool, long long id, const struct book_input *in,
-				const char *if_versions, struct book *out);
+				const char *if_versions, const char *actor, const char *request_id,
+				struct book *out);
 /* DELETE: DB_OK, DB_NOT_FOUND, or DB_FK when orders reference the book. */
-enum db_status book_repo_delete(struct db_pool *pool, long long id);
+enum db_status book_repo_delete(struct db_pool *pool, long long id, const char *actor,
+				const char *request_id);
 
 /* One page of GET /books and the total number of matching books. */
 struct book_page {

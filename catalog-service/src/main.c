@@ -8,6 +8,7 @@
 #include "book_cache.h"
 #include "book_repo.h"
 #include "common/app.h"
+#include "common/audit.h"
 #include "reservation_metrics.h"
 #include "reservation_repo.h"
 #include "routes.h"
@@ -35,7 +36,7 @@ static void catalog_cleanup(struct app *app)
 
 int main(int argc, char **argv)
 {
-	static const db_stmts_fn stmts[] = { book_repo_stmts, reservation_repo_stmts };
+	static const db_stmts_fn stmts[] = { book_repo_stmts, reservation_repo_stmts, audit_stmts };
 	static const struct cfg_var vars[] = {
 		{ "CACHE_TTL_MS", "0", CFG_INT, 0, 3600000, &cache_ttl_ms,
 		  "per-replica cache of GET /books/{id}: answers at most this old (another replica's write shows after at most this long; this replica's own writes at once); 0 = off" },
@@ -57,6 +58,7 @@ int main(int argc, char **argv)
 		 * halves the server CPU of a list page (docs/performance.md). */
 		.generic_plans = true,
 		.routes = catalog_routes,
+		.audit_entity = "book",
 		.nroutes = catalog_nroutes,
 		/* BASE_PATH (e.g. /catalog): the books and the public document under it. */
 		.base_path = true,

@@ -4,6 +4,7 @@
 #include <curl/curl.h>
 #include <limits.h>
 #include <signal.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,9 +23,183 @@ static struct app *app_current;
 
 static int app_ready(char *reason, size_t len)
 {
+	char why[256] = "";
+
 	/* The database only: a dependency's outage (the catalog, for orders) must not take pods
-	 * out of service. */
-	return db_ping(app_current->pool, reason, len);
+	 * out of service. libpq's text (host, port, user) goes to the log only: the answer is a
+	 * fixed string. */
+	if (db_ping(app_current->pool, why, sizeof(why)) == 0)
+		return 0;
+	why[sizeof(why) - 1] = '\0';
+	log_msg(LOG_WARN, NULL, "not ready: %s", why);
+	snprintf(reason, len, "database unavailable");
+	return -1;
+}
+
+/* ---- access control (app.h) ------------------------------------------------------------- */
+
+/* The identity a hook or handler verified on this thread: req->actor points into it, and the
+ * server copies the actor after the hook or handler returns, on the same thread. */
+static __thread struct auth_identity app_tls_id;
+
+int app_auth_answer(struct http_resp *resp, enum auth_result r)
+{
+	switch (r) {
+	case AUTH_OK:
+		return 0;
+	case AUTH_MISSING:
+		http_resp_header(resp, "WWW-Authenticate", AUTH_WWW_MISSING);
+		return http_error(resp, 401, AUTH_DETAIL_MISSING);
+	case AUTH_INVALID:
+		break;
+	}
+	http_resp_header(resp, "WWW-Authenticate", AUTH_WWW_INVALID);
+	return http_error(resp, 401, AUTH_DETAIL_INVALID);
+}
+
+int app_forbidden(struct http_resp *resp)
+{
+	return http_error(resp, 403, AUTH_DETAIL_FORBIDDEN);
+}
+
+/* The first Authorization header and how many the request carried (two are refused). */
+static const char *authorization(const struct http_req *req, int *count)
+{
+	const char *first = NULL;
+
+	*count = 0;
+	for (size_t i = 0; i < req->nheaders; i++) {
+		if (req->headers[i].name != NULL &&
+		    strcasecmp(req->headers[i].name, "Authorization") == 0) {
+			if (first == NULL)
+				first = req->headers[i].value;
+			(*count)++;
+		}
+	}
+	return first;
+}
+
+/* Verifies the bearer token into the thread's identity. AUTH_DISABLED (no verifier): an
+ * admin. */
+static enum auth_result caller_check(struct http_req *req, const struct app *app)
+{
+	const char *why = "ok";
+	const char *hdr;
+	enum auth_result r;
+	int count;
+
+	memset(&app_tls_id, 0, sizeof(app_tls_id));
+	if (app->auth == NULL) {
+		snprintf(app_tls_id.sub, sizeof(app_tls_id.sub), "%s", APP_AUTH_DISABLED_SUB);
+		app_tls_id.admin = true;
+		return AUTH_OK;
+	}
+	hdr = authorization(req, &count);
+	r = auth_check_why(app->auth, hdr, count, &app_tls_id, &why);
+	if (r == AUTH_OK)
+		req->actor = app_tls_id.sub;
+	else if (hdr != NULL)
+		log_msg(LOG_DEBUG, req->request_id, "auth: token refused (%s)", why);
+	return r;
+}
+
+int app_caller(struct http_req *req, struct http_resp *resp, struct auth_identity *id)
+{
+	const struct app *app = req->app;
+	enum auth_result r = caller_check(req, app);
+
+	if (r != AUTH_OK)
+		return app_auth_answer(resp, r);
+	*id = app_tls_id;
+	return 0;
+}
+
+const char *app_internal_token(const struct app *app)
+{
+	return app->internal.has_current ? app->internal_cfg.token : NULL;
+}
+
+/* The pre_body hook of every app_main daemon: the route's access rule, then spec->pre_body. */
+static int app_pre_body(struct http_req *req, struct http_resp *resp)
+{
+	const struct app *app = req->app;
+	const char *hdr;
+	enum auth_result r;
+	int count;
+
+	switch ((enum http_access)req->access) {
+	case HTTP_ACCESS_PUBLIC:
+		break;
+	case HTTP_ACCESS_INTERNAL:
+		if (!app->internal.has_current)
+			break; /* AUTH_DISABLED=1 without INTERNAL_API_TOKEN (warned at start) */
+		hdr = authorization(req, &count);
+		if (!auth_internal_ok(&app->internal, hdr, count))
+			return app_auth_answer(resp, hdr == NULL || count != 1 ? AUTH_MISSING
+									      : AUTH_INVALID);
+		req->actor = "internal";
+		break;
+	case HTTP_ACCESS_CUSTOMER:
+	case HTTP_ACCESS_ADMIN:
+		r = caller_check(req, app);
+		if (r != AUTH_OK)
+			return app_auth_answer(resp, r);
+		if (req->access == HTTP_ACCESS_ADMIN && !app_tls_id.admin)
+			return app_forbidden(resp);
+		break;
+	case HTTP_ACCESS_UNSET:
+	default:
+		return app_forbidden(resp); /* refused at start; never reached */
+	}
+	if (app->spec->pre_body != NULL)
+		return app->spec->pre_body(req, resp);
+	return 0;
+}
+
+/* Every route names its access rule (fail closed: one that forgot it stops the start). */
+static int app_routes_checked(const struct http_route *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (r[i].access == HTTP_ACCESS_UNSET) {
+			log_msg(LOG_ERROR, NULL, "route %s %s has no access rule", r[i].method,
+				r[i].pattern);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* AUTH_* and INTERNAL_API_TOKEN*: 0, or the exit status (2 a bad or missing setting, 1 keys
+ * that cannot be loaded). Runs before the pool exists, so a refused start needs no database. */
+static int app_auth_init(struct app *app)
+{
+	char err[512] = "";
+	int c;
+
+	c = auth_config_check(&app->auth_cfg, err, sizeof(err));
+	if (c < 0) {
+		log_msg(LOG_ERROR, NULL, "refusing to start: %s", err);
+		return 2;
+	}
+	if (app->internal_cfg.token != NULL || app->internal_cfg.previous != NULL || c == 0) {
+		if (auth_internal_init(&app->internal, &app->internal_cfg, err, sizeof(err)) != 0) {
+			log_msg(LOG_ERROR, NULL, "refusing to start: %s", err);
+			return 2;
+		}
+	} else {
+		log_msg(LOG_WARN, NULL,
+			"auth: no INTERNAL_API_TOKEN: the internal API is open (AUTH_DISABLED=1)");
+	}
+	if (c == 1)
+		return 0;
+	app->auth = auth_verifier_new(&app->auth_cfg, err, sizeof(err));
+	if (app->auth == NULL) {
+		log_msg(LOG_ERROR, NULL, "refusing to start: %s", err);
+		return 1;
+	}
+	log_msg(LOG_INFO, NULL, "auth: %zu signing key(s) loaded, issuer %s, audience %s",
+		auth_verifier_key_count(app->auth), app->auth_cfg.issuer, app->auth_cfg.audience);
+	return 0;
 }
 
 static void app_metrics(struct buf *out)
@@ -41,13 +216,16 @@ static void app_config(struct app *app, int argc, char **argv)
 	const struct app_spec *spec = app->spec;
 	struct cfg_var common[] = { CFG_COMMON_VARS(&app->cfg), CFG_OBS_VARS(&app->cfg) };
 	struct cfg_var base_path = CFG_BASE_PATH_VAR(&app->cfg);
+	struct cfg_var auth[] = { CFG_AUTH_VARS(&app->auth_cfg),
+				  CFG_INTERNAL_TOKEN_VARS(&app->internal_cfg) };
+	size_t nauth = sizeof(auth) / sizeof(auth[0]);
 	struct cfg_var migrations = {
 		"MIGRATIONS_DIR", NULL, CFG_STR, 0, 0, &app->migrations_dir,
 		"folder of NNNN_*.sql files for --migrate (default /migrations if it exists, else "
 		"db/migrations)"
 	};
 	size_t ncommon = sizeof(common) / sizeof(common[0]);
-	size_t n = ncommon + (spec->base_path ? 1 : 0) + spec->nvars + 1;
+	size_t n = ncommon + (spec->base_path ? 1 : 0) + nauth + spec->nvars + 1;
 	struct cfg_var *vars = calloc(n, sizeof(*vars));
 	size_t k = ncommon;
 
@@ -56,6 +234,8 @@ static void app_config(struct app *app, int argc, char **argv)
 	memcpy(vars, common, sizeof(common));
 	if (spec->base_path)
 		vars[k++] = base_path; /* only a service with a public prefix reads it */
+	memcpy(vars + k, auth, sizeof(auth));
+	k += nauth;
 	if (spec->nvars > 0)
 		memcpy(vars + k, spec->vars, spec->nvars * sizeof(*vars));
 	vars[n - 1] = migrations;
@@ -122,7 +302,7 @@ static int app_serve(struct app *app)
 	hc.max_connections = app->cfg.max_connections;
 	hc.max_connections_per_ip = app->cfg.max_connections_per_ip;
 	hc.request_timeout_s = app->cfg.request_timeout_s;
-	hc.pre_body = spec->pre_body;
+	hc.pre_body = app_pre_body;
 	hc.admin_port = app->cfg.admin_port;
 	hc.admin_routes = admin;
 	hc.nadmin_routes = nadmin;
@@ -152,10 +332,12 @@ int app_main(const struct app_spec *spec, int argc, char **argv)
 	bool migrate = false;
 	bool inited = false;
 	bool curl_inited = false;
+	bool refreshing = false;
 	size_t started = 0;
 	int rc = 1;
 
 	memset(&app, 0, sizeof(app));
+	memset(&pc, 0, sizeof(pc));
 	app.spec = spec;
 	app_config(&app, argc, argv);
 	for (int i = 1; i < argc; i++)
@@ -171,19 +353,24 @@ int app_main(const struct app_spec *spec, int argc, char **argv)
 	/* Before any thread (pool, libcurl, workers, server) starts, so all inherit the mask;
 	 * --migrate stays interruptible. */
 	http_signals_block();
+	if (app_routes_checked(spec->routes, spec->nroutes) != 0 ||
+	    app_routes_checked(spec->admin_routes, spec->nadmin_routes) != 0)
+		return 1;
+	/* libcurl's global init, once, before any thread (FIELD-NOTES.md): the JWKS fetch, the
+	 * span exporter, the catalog client. */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		log_msg(LOG_ERROR, NULL, "cannot initialise libcurl");
+		return 1;
+	}
+	curl_inited = true;
+	rc = app_auth_init(&app);
+	if (rc != 0)
+		goto out;
+	rc = 1;
 	log_set_slow_ms(app.cfg.log_slow_ms);
 	/* bookstore_build_info: the same identity --version prints (build_info.h). */
 	metrics_init(spec->service, build_version, build_commit);
-	if (app.cfg.otlp_endpoint != NULL) {
-		/* libcurl's global init, once, before any thread (FIELD-NOTES.md). */
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-			log_msg(LOG_ERROR, NULL, "cannot initialise libcurl for span export");
-			return 1;
-		}
-		curl_inited = true;
-	}
 	json_object_seed(0);
-	memset(&pc, 0, sizeof(pc));
 	pc.conninfo = app.cfg.database_url;
 	pc.app_name = spec->service;
 	pc.size = app.cfg.db_pool_size;
@@ -208,6 +395,14 @@ int app_main(const struct app_spec *spec, int argc, char **argv)
 		goto out;
 	}
 	inited = true;
+	/* The JWKS refresh thread (AUTH_JWKS_REFRESH_S), first of the workers. */
+	if (app.auth != NULL) {
+		if (auth_verifier_start_refresh(app.auth) != 0) {
+			log_msg(LOG_ERROR, NULL, "cannot start the JWKS refresh thread");
+			goto out;
+		}
+		refreshing = true;
+	}
 	{
 		struct otlp_config oc = { app.cfg.otlp_endpoint, spec->service, build_version,
 					  app.cfg.otlp_queue_size, app.cfg.otlp_batch_size,
@@ -230,8 +425,12 @@ out:
 	otlp_stop(); /* a no-op when it never started or app_serve stopped it */
 	while (started > 0)
 		spec->workers[--started].stop(&app);
+	if (refreshing)
+		auth_verifier_stop_refresh(app.auth);
 	if (inited && spec->cleanup != NULL)
 		spec->cleanup(&app);
+	auth_verifier_free(app.auth);
+	app.auth = NULL;
 	db_pool_destroy(app.pool);
 	app.pool = NULL;
 	free((void *)pc.stmts);

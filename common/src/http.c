@@ -837,6 +837,7 @@ static void req_fill(struct http_listener *lst, struct http_ctx *ctx, const char
 	req->method = method;
 	req->path = url;
 	req->route = route->pattern;
+	req->access = (int)route->access;
 	req->request_id = ctx->request_id;
 	req->body = ctx->body.data != NULL ? ctx->body.data : "";
 	req->body_len = ctx->body.len;

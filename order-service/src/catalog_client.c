@@ -20,6 +20,7 @@
 
 static char *catalog_base;
 static char *catalog_books_prefix; /* the catalog's BASE_PATH; NULL or "" = none */
+static char *catalog_auth_header;  /* "Authorization: Bearer <INTERNAL_API_TOKEN>" or NULL */
 static long catalog_timeout_ms = 2000;
 static pthread_key_t handle_key;
 static pthread_once_t handle_once = PTHREAD_ONCE_INIT;
@@ -90,6 +91,8 @@ void catalog_global_cleanup(void)
 	catalog_base = NULL;
 	free(catalog_books_prefix);
 	catalog_books_prefix = NULL;
+	free(catalog_auth_header);
+	catalog_auth_header = NULL;
 	curl_global_cleanup();
 }
 
@@ -107,6 +110,22 @@ int catalog_init(const char *base_url, int timeout_ms)
 	while (n > 0 && catalog_base[n - 1] == '/')
 		catalog_base[--n] = '\0';
 	catalog_timeout_ms = timeout_ms > 0 ? timeout_ms : 2000;
+	return 0;
+}
+
+int catalog_set_internal_token(const char *token)
+{
+	struct buf b = { 0 };
+
+	free(catalog_auth_header);
+	catalog_auth_header = NULL;
+	if (token == NULL || token[0] == '\0')
+		return 0;
+	if (buf_printf(&b, "Authorization: Bearer %s", token) != 0) {
+		buf_free(&b);
+		return -1;
+	}
+	catalog_auth_header = buf_steal(&b);
 	return 0;
 }
 
@@ -333,6 +352,12 @@ static int exchange_once(const char *op, const char *method, const char *path, c
 	if (tmp == NULL)
 		goto out;
 	headers = tmp;
+	if (catalog_auth_header != NULL) {
+		tmp = curl_slist_append(headers, catalog_auth_header);
+		if (tmp == NULL)
+			goto out;
+		headers = tmp;
+	}
 	if (request_id != NULL && request_id[0] != '\0') {
 		if (buf_printf(&request_id_hdr, "X-Request-ID: %s", request_id) != 0)
 			goto out;

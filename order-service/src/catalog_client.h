@@ -64,6 +64,10 @@ int catalog_init(const char *base_url, int timeout_ms);
  * book read (GET <prefix>/books/{id}) goes under it, the internal reservations API never does.
  * Call once before threads use the client. Returns 0 or -1 (out of memory). */
 int catalog_set_books_prefix(const char *prefix);
+/* Sends "Authorization: Bearer <token>" (INTERNAL_API_TOKEN) on every call to the catalog (its
+ * reservations API accepts nothing else); NULL or "" sends none. Call once before threads use
+ * the client. Returns 0 or -1 (out of memory). The token is never logged. */
+int catalog_set_internal_token(const char *token);
 
 /* The fault-isolation settings (CATALOG_MAX_INFLIGHT, CATALOG_BREAKER_FAILURES,
  * CATALOG_BREAKER_OPEN_MS). Call once before threads use the client; defaults 16, 5, 5000. */

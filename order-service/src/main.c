@@ -7,6 +7,7 @@
  *   order-service --help     list the environment variables */
 #include "catalog_client.h"
 #include "common/app.h"
+#include "common/audit.h"
 #include "order_metrics.h"
 #include "common/log.h"
 #include "order_saga.h"
@@ -38,7 +39,8 @@ static int order_init(struct app *app)
 	if (catalog_global_init() != 0)
 		return -1;
 	if (catalog_init(catalog_url, catalog_timeout_ms) != 0 ||
-	    catalog_set_books_prefix(catalog_base_path) != 0) {
+	    catalog_set_books_prefix(catalog_base_path) != 0 ||
+	    catalog_set_internal_token(app_internal_token(app)) != 0) {
 		catalog_global_cleanup();
 		return -1;
 	}
@@ -120,7 +122,7 @@ int main(int argc, char **argv)
 		{ "RECOVERY_PARKED_RETRY_MS", "600000", CFG_INT, 0, 86400000, &parked_retry_ms,
 		  "retry cadence of a parked recovery item (one the catalog refused with a 4xx)" },
 	};
-	static const db_stmts_fn stmts[] = { order_repo_stmts };
+	static const db_stmts_fn stmts[] = { order_repo_stmts, audit_stmts };
 	static const struct app_worker workers[] = {
 		{ "recovery", recovery_worker_start, recovery_worker_stop },
 	};
@@ -133,6 +135,7 @@ int main(int argc, char **argv)
 		.stmts = stmts,
 		.nstmts = sizeof(stmts) / sizeof(stmts[0]),
 		.routes = order_routes,
+		.audit_entity = "order",
 		.nroutes = order_nroutes,
 		.init = order_init,
 		.cleanup = order_cleanup,

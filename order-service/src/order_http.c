@@ -3,6 +3,7 @@
 #include "order_http.h"
 
 #include <stdlib.h>
+#include <strings.h>
 
 #include "common/app.h"
 #include "common/jsonx.h"
@@ -32,6 +33,19 @@ static int unavailable(struct http_resp *resp, const char *what)
 static int path_id(const struct http_req *req, struct http_resp *resp, long long *id)
 {
 	return app_path_id(req, resp, 0, "order_id", 1, id);
+}
+
+/* Ownership (docs/auth.md, the matrix): an admin may see and change every order; any other
+ * caller only the orders placed under the e-mail its token carries (compared
+ * case-insensitively, as GET /orders filters). A caller without an e-mail owns nothing. */
+static bool owns_email(const struct auth_identity *who, const char *email)
+{
+	return who->email[0] != '\0' && email != NULL && strcasecmp(who->email, email) == 0;
+}
+
+static bool may_see(const struct auth_identity *who, const struct order *o)
+{
+	return who->admin || owns_email(who, o->customer_email);
 }
 
 static int order_created(const struct http_req *req, struct http_resp *resp,
@@ -103,6 +117,7 @@ int order_http_create(struct http_req *req, struct http_resp *resp)
 {
 	struct order_input in = { 0 };
 	struct order o = { 0 };
+	struct auth_identity who;
 	json_t *body = NULL, *errors = NULL;
 	const char *key = http_header(req, IDEM_HEADER);
 	char *canonical = NULL, *detail = NULL;
@@ -111,6 +126,9 @@ int order_http_create(struct http_req *req, struct http_resp *resp)
 
 	/* Customer and stock data: never stored by a cache. */
 	http_resp_header(resp, "Cache-Control", "no-store");
+	rc = app_caller(req, resp, &who);
+	if (rc != 0)
+		goto out;
 	rc = http_json_body(req, resp, &body);
 	if (rc != 0) {
 		order_metrics_invalid();
@@ -127,9 +145,16 @@ int order_http_create(struct http_req *req, struct http_resp *resp)
 		errors = NULL;
 		goto out;
 	}
+	/* A customer orders for itself only; an admin for anyone. */
+	if (!who.admin && !owns_email(&who, in.customer_email)) {
+		rc = app_forbidden(resp);
+		goto out;
+	}
 	if (key != NULL)
 		canonical = jsonx_canonical(body);
-	oc = order_saga_place(app_saga(req), &in, key, canonical, req->request_id, &o, &detail);
+	/* The key is the caller's: the same key of another sub is another request. */
+	oc = order_saga_place(app_saga(req), &in, key, canonical, who.sub, req->request_id, &o,
+			      &detail);
 	order_metrics_place(oc);
 	rc = saga_answer(resp, req, oc, &o, detail, 0, ORDER_STATUS_INVALID);
 out:
@@ -146,6 +171,7 @@ int order_http_list(struct http_req *req, struct http_resp *resp)
 {
 	struct order_filter f;
 	struct order *items = NULL;
+	struct auth_identity who;
 	json_t *errors = json_array(), *arr = NULL;
 	long long total = 0;
 	size_t n = 0, i;
@@ -154,12 +180,25 @@ int order_http_list(struct http_req *req, struct http_resp *resp)
 
 	/* Customer and stock data: never stored by a cache. */
 	http_resp_header(resp, "Cache-Control", "no-store");
+	rc = app_caller(req, resp, &who);
+	if (rc != 0)
+		goto out;
 	if (order_validate_filter(http_query(req, "skip"), http_query(req, "limit"),
 				  http_query(req, "status"), http_query(req, "customer_email"),
 				  http_query(req, "book_id"), &f, errors) != 0) {
 		rc = http_validation_error(resp, errors);
 		errors = NULL;
 		goto out;
+	}
+	/* A customer lists its own orders: a filter naming someone else is refused, none means
+	 * its own e-mail. */
+	if (!who.admin) {
+		if (who.email[0] == '\0' ||
+		    (f.customer_email != NULL && !owns_email(&who, f.customer_email))) {
+			rc = app_forbidden(resp);
+			goto out;
+		}
+		f.customer_email = who.email;
 	}
 	st = order_repo_list(app_pool(req), &f, &total, &items, &n);
 	if (st != DB_OK) {
@@ -181,17 +220,22 @@ out:
 int order_http_get(struct http_req *req, struct http_resp *resp)
 {
 	struct order o = { 0 };
+	struct auth_identity who;
 	enum db_status st;
 	long long id;
 	int rc;
 
 	/* Customer and stock data: never stored by a cache. */
 	http_resp_header(resp, "Cache-Control", "no-store");
+	rc = app_caller(req, resp, &who);
+	if (rc != 0)
+		goto out;
 	rc = path_id(req, resp, &id);
 	if (rc != 0)
 		goto out;
 	st = order_repo_get(app_pool(req), id, &o);
-	if (st == DB_NOT_FOUND)
+	/* Someone else's order is answered as missing: its existence is not revealed. */
+	if (st == DB_NOT_FOUND || (st == DB_OK && !may_see(&who, &o)))
 		rc = http_error(resp, 404, "Order not found");
 	else if (st != DB_OK)
 		rc = app_db_failure(req, resp, st);
@@ -205,14 +249,19 @@ out:
 int order_http_set_status(struct http_req *req, struct http_resp *resp)
 {
 	struct order o = { 0 };
+	struct auth_identity who;
 	enum order_status to = ORDER_STATUS_INVALID;
 	json_t *body = NULL, *errors = NULL;
 	enum saga_outcome oc;
+	enum db_status st;
 	long long id;
 	int rc;
 
 	/* Customer and stock data: never stored by a cache. */
 	http_resp_header(resp, "Cache-Control", "no-store");
+	rc = app_caller(req, resp, &who);
+	if (rc != 0)
+		goto out;
 	rc = path_id(req, resp, &id);
 	if (rc != 0)
 		goto out;
@@ -225,7 +274,24 @@ int order_http_set_status(struct http_req *req, struct http_resp *resp)
 		errors = NULL;
 		goto out;
 	}
-	oc = order_saga_set_status(app_saga(req), id, to, req->request_id, &o);
+	/* A customer may only cancel, and only its own order (someone else's is a 404). */
+	if (!who.admin) {
+		st = order_repo_get(app_pool(req), id, &o);
+		if (st == DB_NOT_FOUND || (st == DB_OK && !may_see(&who, &o))) {
+			rc = http_error(resp, 404, "Order not found");
+			goto out;
+		}
+		if (st != DB_OK) {
+			rc = app_db_failure(req, resp, st);
+			goto out;
+		}
+		order_clear(&o);
+		if (to != ORDER_CANCELLED) {
+			rc = app_forbidden(resp);
+			goto out;
+		}
+	}
+	oc = order_saga_set_status(app_saga(req), id, to, who.sub, req->request_id, &o);
 	rc = saga_answer(resp, req, oc, &o, NULL, id, to);
 out:
 	order_clear(&o);
@@ -238,6 +304,7 @@ int order_http_get_book(struct http_req *req, struct http_resp *resp)
 {
 	struct order o = { 0 };
 	struct catalog_book book = { 0 };
+	struct auth_identity who;
 	json_t *answer;
 	enum catalog_status cs;
 	enum db_status st;
@@ -246,11 +313,14 @@ int order_http_get_book(struct http_req *req, struct http_resp *resp)
 
 	/* Customer and stock data: never stored by a cache. */
 	http_resp_header(resp, "Cache-Control", "no-store");
+	rc = app_caller(req, resp, &who);
+	if (rc != 0)
+		goto out;
 	rc = path_id(req, resp, &id);
 	if (rc != 0)
 		goto out;
 	st = order_repo_get(app_pool(req), id, &o);
-	if (st == DB_NOT_FOUND) {
+	if (st == DB_NOT_FOUND || (st == DB_OK && !may_see(&who, &o))) {
 		rc = http_error(resp, 404, "Order not found");
 		goto out;
 	}

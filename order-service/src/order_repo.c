@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/audit.h"
 #include "common/buf.h"
 #include "common/log.h"
 
@@ -38,7 +39,8 @@ static const struct db_stmt fixed_stmts[] = {
 	/* One statement: the intent disappears and the order appears (only if the intent is still
 	 * 'reserving', i.e. recovery has not claimed it), and the idempotency key is marked done. */
 	{ "order_finalize",
-	  "WITH i AS (DELETE FROM order_intents WHERE id = $1::bigint AND state = 'reserving' "
+	  "WITH " AUDIT_CTE("6", "7") ", "
+	  "i AS (DELETE FROM order_intents USING au WHERE id = $1::bigint AND state = 'reserving' "
 	  "RETURNING id, book_id, customer_name, customer_email, quantity, reservation_id), "
 	  "o AS (INSERT INTO orders (id, book_id, book_title, customer_name, customer_email, "
 	  "quantity, unit_price, total_price, status, reservation_id, stock_released) "
@@ -46,7 +48,8 @@ static const struct db_stmt fixed_stmts[] = {
 	  "$3::numeric, $4::numeric, 'pending', i.reservation_id, false FROM i "
 	  "RETURNING " ORDER_COLS "), "
 	  "k AS (UPDATE idempotency_keys SET state = 'done', order_id = o.id FROM o "
-	  "WHERE idempotency_keys.key = $5::text RETURNING 1) "
+	  "WHERE idempotency_keys.owner = $6::text AND idempotency_keys.key = $5::text "
+	  "RETURNING 1) "
 	  "SELECT " ORDER_COLS " FROM o" },
 	{ "order_discard_intent",
 	  ASYNC_COMMIT "DELETE FROM order_intents USING sc WHERE id = $1::bigint" },
@@ -54,19 +57,23 @@ static const struct db_stmt fixed_stmts[] = {
 	  "UPDATE order_intents SET state = 'failed' WHERE id = $1::bigint AND state = 'reserving'" },
 	{ "order_get", "SELECT " ORDER_COLS " FROM orders WHERE id = $1::bigint" },
 	{ "order_set_status",
+	  "WITH " AUDIT_CTE("4", "5") " "
 	  "UPDATE orders SET status = $3::text, updated_at = now(), stock_released = CASE "
 	  "WHEN $3::text = 'cancelled' THEN reservation_id IS NULL ELSE stock_released END "
-	  "WHERE id = $1::bigint AND status = $2::text RETURNING " ORDER_COLS },
+	  "FROM au WHERE id = $1::bigint AND status = $2::text RETURNING " ORDER_COLS },
 	{ "order_mark_released",
 	  ASYNC_COMMIT "UPDATE orders SET stock_released = true, recovery_lease = NULL FROM sc "
 	  "WHERE id = $1::bigint AND status = 'cancelled' AND NOT stock_released" },
 	{ "idem_claim",
-	  ASYNC_COMMIT "INSERT INTO idempotency_keys (key, request_hash, state) SELECT $1::text, "
-	  "md5($2::text), 'in_progress' FROM sc ON CONFLICT (key) DO NOTHING RETURNING key" },
+	  ASYNC_COMMIT "INSERT INTO idempotency_keys (owner, key, request_hash, state) SELECT "
+	  "$3::text, $1::text, md5($2::text), 'in_progress' FROM sc ON CONFLICT (owner, key) DO "
+	  "NOTHING RETURNING key" },
 	{ "idem_get",
 	  "SELECT request_hash = md5($2::text), state = 'done', coalesce(order_id, 0) "
-	  "FROM idempotency_keys WHERE key = $1::text" },
-	{ "idem_forget", "DELETE FROM idempotency_keys WHERE key = $1::text AND state = 'in_progress'" },
+	  "FROM idempotency_keys WHERE owner = $3::text AND key = $1::text" },
+	{ "idem_forget",
+	  "DELETE FROM idempotency_keys WHERE owner = $2::text AND key = $1::text AND "
+	  "state = 'in_progress'" },
 	{ "idem_expire",
 	  "DELETE FROM idempotency_keys WHERE (state = 'in_progress' AND created_at < now() - "
 	  "$1::bigint * interval '1 millisecond') OR (state = 'done' AND created_at < now() - "
@@ -275,10 +282,11 @@ out:
 
 enum db_status order_repo_finalize(struct db_pool *pool, long long id, const char *book_title,
 				   const char *unit_price, const char *total_price,
-				   const char *idempotency_key, struct order *out)
+				   const char *idempotency_key, const char *actor,
+				   const char *request_id, struct order *out)
 {
 	char ids[24];
-	const char *v[5];
+	const char *v[7];
 
 	(void)snprintf(ids, sizeof ids, "%lld", id);
 	v[0] = ids;
@@ -286,8 +294,10 @@ enum db_status order_repo_finalize(struct db_pool *pool, long long id, const cha
 	v[2] = unit_price;
 	v[3] = total_price;
 	v[4] = idempotency_key;
+	v[5] = actor;
+	v[6] = request_id;
 	/* Idempotent: a second run finds no 'reserving' intent any more. */
-	return db_exec_row(pool, "order_finalize", 5, v, false, order_row, out);
+	return db_exec_row(pool, "order_finalize", 7, v, false, order_row, out);
 }
 
 enum db_status order_repo_discard_intent(struct db_pool *pool, long long id)
@@ -379,17 +389,20 @@ out:
 }
 
 enum db_status order_repo_set_status(struct db_pool *pool, long long id, enum order_status from,
-				     enum order_status to, struct order *out)
+				     enum order_status to, const char *actor,
+				     const char *request_id, struct order *out)
 {
 	char ids[24];
-	const char *v[3];
+	const char *v[5];
 
 	(void)snprintf(ids, sizeof ids, "%lld", id);
 	v[0] = ids;
 	v[1] = order_status_name(from);
 	v[2] = order_status_name(to);
+	v[3] = actor;
+	v[4] = request_id;
 	/* Conditional on the old status, so running it twice cannot move twice. */
-	return db_exec_row(pool, "order_set_status", 3, v, false, order_row, out);
+	return db_exec_row(pool, "order_set_status", 5, v, false, order_row, out);
 }
 
 enum db_status order_repo_mark_released(struct db_pool *pool, long long id)
@@ -403,30 +416,30 @@ enum db_status order_repo_mark_released(struct db_pool *pool, long long id)
 	return st == DB_NOT_FOUND ? DB_OK : st;
 }
 
-enum db_status order_repo_idem_claim(struct db_pool *pool, const char *key, const char *canonical,
-				     bool *claimed)
+enum db_status order_repo_idem_claim(struct db_pool *pool, const char *owner, const char *key,
+				     const char *canonical, bool *claimed)
 {
-	const char *v[2] = { key, canonical };
+	const char *v[3] = { key, canonical, owner };
 	PGresult *r = NULL;
 	enum db_status st;
 
 	*claimed = false;
-	st = db_exec(pool, "idem_claim", 2, v, &r, false);
+	st = db_exec(pool, "idem_claim", 3, v, &r, false);
 	if (st == DB_OK)
 		*claimed = PQntuples(r) == 1;
 	PQclear(r);
 	return st;
 }
 
-enum db_status order_repo_idem_get(struct db_pool *pool, const char *key, const char *canonical,
-				   struct idem_row *out)
+enum db_status order_repo_idem_get(struct db_pool *pool, const char *owner, const char *key,
+				   const char *canonical, struct idem_row *out)
 {
-	const char *v[2] = { key, canonical };
+	const char *v[3] = { key, canonical, owner };
 	PGresult *r = NULL;
 	enum db_status st;
 
 	memset(out, 0, sizeof *out);
-	st = db_exec(pool, "idem_get", 2, v, &r, true);
+	st = db_exec(pool, "idem_get", 3, v, &r, true);
 	if (st != DB_OK)
 		goto out;
 	if (PQntuples(r) != 1) {
@@ -441,12 +454,12 @@ out:
 	return st;
 }
 
-enum db_status order_repo_idem_forget(struct db_pool *pool, const char *key)
+enum db_status order_repo_idem_forget(struct db_pool *pool, const char *owner, const char *key)
 {
-	const char *v[1] = { key };
+	const char *v[2] = { key, owner };
 	enum db_status st;
 
-	st = run_cmd(pool, "idem_forget", 1, v, true, NULL);
+	st = run_cmd(pool, "idem_forget", 2, v, true, NULL);
 	return st == DB_NOT_FOUND ? DB_OK : st;
 }
 

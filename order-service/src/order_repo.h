@@ -31,12 +31,14 @@ enum db_status order_repo_insert_intent(struct db_pool *pool, const struct order
 					char reservation_id[65]);
 
 /* In one statement: deletes the intent only if it is still 'reserving', inserts the pending
- * order (same id, title, prices) and marks the idempotency key (may be NULL) done for it.
+ * order (same id, title, prices), marks the idempotency key (may be NULL; the actor's) done for
+ * it, and (through the audit trigger) records the actor's create in audit_log.
  * DB_OK with *out; DB_NOT_FOUND when recovery claimed the intent meanwhile; DB_FK when the book
  * was deleted after the reservation (nothing committed; the intent is still there). */
 enum db_status order_repo_finalize(struct db_pool *pool, long long id, const char *book_title,
 				   const char *unit_price, const char *total_price,
-				   const char *idempotency_key, struct order *out);
+				   const char *idempotency_key, const char *actor,
+				   const char *request_id, struct order *out);
 
 /* Deletes an intent whose reservation is known to be released or never to have existed. */
 enum db_status order_repo_discard_intent(struct db_pool *pool, long long id);
@@ -53,17 +55,21 @@ enum db_status order_repo_list(struct db_pool *pool, const struct order_filter *
 
 /* Moves an order from `from` to `to` only if it is still in `from` (optimistic). A move to
  * cancelled also sets stock_released=false (true for orders that never held a reservation).
- * DB_OK with *out; DB_NOT_FOUND when the status changed meanwhile (or the order vanished). */
+ * The same statement records the move in audit_log under actor (the caller's sub) and
+ * request_id. DB_OK with *out; DB_NOT_FOUND when the status changed meanwhile (or the order
+ * vanished). */
 enum db_status order_repo_set_status(struct db_pool *pool, long long id, enum order_status from,
-				     enum order_status to, struct order *out);
+				     enum order_status to, const char *actor,
+				     const char *request_id, struct order *out);
 
 /* Records that the cancelled order's stock is back in the catalog (no-op if already). */
 enum db_status order_repo_mark_released(struct db_pool *pool, long long id);
 
-/* Idempotency keys. claim: inserts (key, md5(canonical)) as in progress; *claimed tells whether
- * this call created it. */
-enum db_status order_repo_idem_claim(struct db_pool *pool, const char *key, const char *canonical,
-				     bool *claimed);
+/* Idempotency keys, each owned by a caller (owner = the token's sub): the same key of another
+ * owner is another key. claim: inserts (owner, key, md5(canonical)) as in progress; *claimed
+ * tells whether this call created it. */
+enum db_status order_repo_idem_claim(struct db_pool *pool, const char *owner, const char *key,
+				     const char *canonical, bool *claimed);
 
 struct idem_row {
 	bool same_body;     /* the stored hash equals md5(canonical) */
@@ -71,10 +77,10 @@ struct idem_row {
 	long long order_id; /* 0 while in progress */
 };
 /* Reads a key. DB_NOT_FOUND when it does not exist (any more). */
-enum db_status order_repo_idem_get(struct db_pool *pool, const char *key, const char *canonical,
-				   struct idem_row *out);
+enum db_status order_repo_idem_get(struct db_pool *pool, const char *owner, const char *key,
+				   const char *canonical, struct idem_row *out);
 /* Forgets an in-progress key (the request failed, so its retry runs anew). */
-enum db_status order_repo_idem_forget(struct db_pool *pool, const char *key);
+enum db_status order_repo_idem_forget(struct db_pool *pool, const char *owner, const char *key);
 /* Deletes in-progress keys older than stale_ms and done keys older than 25 hours. */
 enum db_status order_repo_idem_expire(struct db_pool *pool, long long stale_ms, long long *deleted);
 

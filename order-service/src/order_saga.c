@@ -89,9 +89,9 @@ static int new_random_hex(char out[33])
 /* Idempotency step: claims the key, or answers for an earlier request with it.
  * Returns SAGA_CREATED when this request now owns the key and must run the saga (*out
  * untouched); SAGA_REPLAYED with *out; or the outcome that ends the request. */
-static enum saga_outcome idem_claim(const struct order_saga *s, const char *key,
-				    const char *canonical, const char *request_id,
-				    struct order *out)
+static enum saga_outcome idem_claim(const struct order_saga *s, const char *actor,
+				    const char *key, const char *canonical,
+				    const char *request_id, struct order *out)
 {
 	struct idem_row row;
 	enum db_status st;
@@ -99,12 +99,12 @@ static enum saga_outcome idem_claim(const struct order_saga *s, const char *key,
 	int attempt;
 
 	for (attempt = 0; attempt < IDEM_ATTEMPTS; attempt++) {
-		st = order_repo_idem_claim(s->pool, key, canonical, &claimed);
+		st = order_repo_idem_claim(s->pool, actor, key, canonical, &claimed);
 		if (st != DB_OK)
 			return db_outcome(st, request_id);
 		if (claimed)
 			return SAGA_CREATED;
-		st = order_repo_idem_get(s->pool, key, canonical, &row);
+		st = order_repo_idem_get(s->pool, actor, key, canonical, &row);
 		if (st == DB_NOT_FOUND)
 			continue; /* the earlier attempt failed and was forgotten: claim again */
 		if (st != DB_OK)
@@ -154,8 +154,8 @@ static void undo_intent(const struct order_saga *s, long long id, const char *re
 static enum saga_outcome reserve_and_finalize(const struct order_saga *s,
 					      const struct order_input *in, long long id,
 					      const char *reservation_id, const char *key,
-					      const char *request_id, struct order *out,
-					      char **detail)
+					      const char *actor, const char *request_id,
+					      struct order *out, char **detail)
 {
 	struct catalog_book book = { 0 };
 	char unit[32], total[32];
@@ -175,7 +175,8 @@ static enum saga_outcome reserve_and_finalize(const struct order_saga *s,
 			oc = SAGA_CATALOG_UNAVAILABLE;
 			break;
 		}
-		st = order_repo_finalize(s->pool, id, book.title, unit, total, key, out);
+		st = order_repo_finalize(s->pool, id, book.title, unit, total, key, actor,
+					 request_id, out);
 		if (st == DB_OK) {
 			oc = SAGA_CREATED;
 		} else if (st == DB_NOT_FOUND) {
@@ -238,7 +239,7 @@ static enum saga_outcome reserve_and_finalize(const struct order_saga *s,
 }
 
 enum saga_outcome order_saga_place(const struct order_saga *s, const struct order_input *in,
-				   const char *idem_key, const char *canonical,
+				   const char *idem_key, const char *canonical, const char *actor,
 				   const char *request_id, struct order *out, char **detail)
 {
 	char rnd[33], reservation_id[65];
@@ -250,7 +251,7 @@ enum saga_outcome order_saga_place(const struct order_saga *s, const struct orde
 	memset(out, 0, sizeof *out);
 	*detail = NULL;
 	if (idem_key != NULL) {
-		oc = idem_claim(s, idem_key, canonical, request_id, out);
+		oc = idem_claim(s, actor, idem_key, canonical, request_id, out);
 		if (oc != SAGA_CREATED)
 			goto out;
 		own_key = true;
@@ -274,12 +275,12 @@ enum saga_outcome order_saga_place(const struct order_saga *s, const struct orde
 		goto out;
 	}
 	/* Steps 2-3: reserve in the catalog (no DB connection held), then finalize. */
-	oc = reserve_and_finalize(s, in, id, reservation_id, own_key ? idem_key : NULL, request_id,
-				  out, detail);
+	oc = reserve_and_finalize(s, in, id, reservation_id, own_key ? idem_key : NULL, actor,
+				  request_id, out, detail);
 out:
 	if (entered)
 		s->catalog->leave();
-	if (own_key && oc != SAGA_CREATED && order_repo_idem_forget(s->pool, idem_key) != DB_OK)
+	if (own_key && oc != SAGA_CREATED && order_repo_idem_forget(s->pool, actor, idem_key) != DB_OK)
 		log_msg(LOG_WARN, request_id, "idempotency key left for recovery to expire");
 	return oc;
 }
@@ -315,8 +316,8 @@ static void release_cancelled(const struct order_saga *s, const struct order *o,
 }
 
 enum saga_outcome order_saga_set_status(const struct order_saga *s, long long id,
-					enum order_status to, const char *request_id,
-					struct order *out)
+					enum order_status to, const char *actor,
+					const char *request_id, struct order *out)
 {
 	struct order cur = { 0 };
 	enum saga_outcome oc = SAGA_CONCURRENT_CHANGE;
@@ -348,7 +349,7 @@ enum saga_outcome order_saga_set_status(const struct order_saga *s, long long id
 		case ORDER_MOVE_OK:
 			break;
 		}
-		st = order_repo_set_status(s->pool, id, cur.status, to, out);
+		st = order_repo_set_status(s->pool, id, cur.status, to, actor, request_id, out);
 		if (st == DB_NOT_FOUND)
 			continue; /* changed meanwhile: judge the move again */
 		if (st != DB_OK) {

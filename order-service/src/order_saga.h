@@ -48,7 +48,8 @@ enum saga_outcome {
 /* A short name for logs and tests ("created", "db_unavailable"...). Static string. */
 const char *saga_outcome_name(enum saga_outcome o);
 
-/* POST /orders. idem_key (NULL = none) must be valid (order_idempotency_key_valid) and
+/* POST /orders by actor (the caller's sub: owner of the idempotency key, recorded in the audit
+ * row). idem_key (NULL = none) must be valid (order_idempotency_key_valid) and
  * canonical the canonical text of the request body when idem_key is set. Steps: claim the key
  * (or answer for the earlier request that holds it), record the intent, reserve in the catalog,
  * finalize (intent -> pending order and key done, one statement), or undo. A key this call
@@ -56,18 +57,18 @@ const char *saga_outcome_name(enum saga_outcome o);
  * SAGA_CREATED / SAGA_REPLAYED: *out filled (order_clear it). SAGA_INSUFFICIENT_STOCK: *detail
  * malloc'd (free it). Otherwise *out is zeroed and *detail NULL. */
 enum saga_outcome order_saga_place(const struct order_saga *s, const struct order_input *in,
-				   const char *idem_key, const char *canonical,
+				   const char *idem_key, const char *canonical, const char *actor,
 				   const char *request_id, struct order *out, char **detail);
 
-/* PATCH /orders/{id}/status, to a public status. Optimistic: read, judge the move, update only
+/* PATCH /orders/{id}/status, to a public status, by actor (recorded in the audit row). Optimistic: read, judge the move, update only
  * if the status is still the one read (a few attempts). A move to cancelled, or a repeated
  * cancel, then gives the stock back; if the catalog cannot take it the order stays
  * stock_released=false and recovery finishes it (the outcome is still SAGA_UPDATED: the
  * cancellation itself is durable). SAGA_UPDATED and SAGA_INVALID_TRANSITION fill *out
  * (order_clear it); otherwise *out is zeroed. */
 enum saga_outcome order_saga_set_status(const struct order_saga *s, long long id,
-					enum order_status to, const char *request_id,
-					struct order *out);
+					enum order_status to, const char *actor,
+					const char *request_id, struct order *out);
 
 /* The limits of one recovery pass (recovery.c reads them from the configuration). */
 struct saga_recovery_limits {

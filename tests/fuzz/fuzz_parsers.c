@@ -30,13 +30,13 @@ static int fuzz_handler(struct http_req *req, struct http_resp *resp)
 }
 
 static const struct http_route fuzz_routes[] = {
-	{ "GET", "/", fuzz_handler, HTTP_PUBLIC },
-	{ "GET", "/books", fuzz_handler, HTTP_PUBLIC },
-	{ "POST", "/books", fuzz_handler, HTTP_PUBLIC },
-	{ "GET", "/books/{id}", fuzz_handler, HTTP_PUBLIC },
-	{ "PUT", "/books/{id}", fuzz_handler, HTTP_PUBLIC },
-	{ "POST", "/reservations/{rid}/release", fuzz_handler, HTTP_INTERNAL },
-	{ "GET", "/a/{w}/{x}/{y}/{z}/{v}", fuzz_handler, HTTP_INTERNAL },
+	{ "GET", "/", fuzz_handler, HTTP_PUBLIC, HTTP_ACCESS_PUBLIC },
+	{ "GET", "/books", fuzz_handler, HTTP_PUBLIC, HTTP_ACCESS_PUBLIC },
+	{ "POST", "/books", fuzz_handler, HTTP_PUBLIC, HTTP_ACCESS_PUBLIC },
+	{ "GET", "/books/{id}", fuzz_handler, HTTP_PUBLIC, HTTP_ACCESS_PUBLIC },
+	{ "PUT", "/books/{id}", fuzz_handler, HTTP_PUBLIC, HTTP_ACCESS_PUBLIC },
+	{ "POST", "/reservations/{rid}/release", fuzz_handler, HTTP_INTERNAL, HTTP_ACCESS_PUBLIC },
+	{ "GET", "/a/{w}/{x}/{y}/{z}/{v}", fuzz_handler, HTTP_INTERNAL, HTTP_ACCESS_PUBLIC },
 };
 
 /* Invariants of a successful money parse: in range, and formatting then parsing gives it back. */

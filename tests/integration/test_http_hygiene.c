@@ -899,7 +899,7 @@ static int deny_early(struct http_req *req, struct http_resp *resp)
 
 START_TEST(test_pre_body_answer_reaches_a_whole_body_first_client)
 {
-	static const struct http_route routes[] = { { "POST", "/echo", echo_len, HTTP_PUBLIC } };
+	static const struct http_route routes[] = { { "POST", "/echo", echo_len, HTTP_PUBLIC, HTTP_ACCESS_PUBLIC } };
 	static char body[900000];
 	struct http_server_config hc;
 	struct http_server *srv;

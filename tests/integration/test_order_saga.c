@@ -189,7 +189,7 @@ static long long last_id(void)
 static enum saga_outcome place(const struct order_input *in, const char *key,
 			       const char *canonical, struct order *o, char **detail)
 {
-	return order_saga_place(&saga, in, key, canonical, "test-saga", o, detail);
+	return order_saga_place(&saga, in, key, canonical, "saga-tester", "test-saga", o, detail);
 }
 
 START_TEST(test_place_created_finalizes_the_intent_into_a_pending_order)
@@ -260,8 +260,8 @@ START_TEST(test_place_with_a_key_in_progress_answers_in_progress_and_keeps_the_k
 	char *detail;
 	long long book = new_book();
 
-	free(ts_sql(db_url, "INSERT INTO idempotency_keys (key, request_hash) "
-			    "VALUES ('saga-busy', md5('{}'))"));
+	free(ts_sql(db_url, "INSERT INTO idempotency_keys (owner, key, request_hash) "
+			    "VALUES ('saga-tester', 'saga-busy', md5('{}'))"));
 	input(&in, book, 1);
 	ck_assert_int_eq(place(&in, "saga-busy", "{}", &o, &detail), SAGA_IN_PROGRESS);
 	ck_assert_int_eq(fk.reserves, 0);
@@ -507,16 +507,16 @@ START_TEST(test_set_status_moves_refuses_and_reports_missing_orders)
 	struct order o;
 	long long id = placed_order();
 
-	ck_assert_int_eq(order_saga_set_status(&saga, id, ORDER_PROCESSING, "t", &o), SAGA_UPDATED);
+	ck_assert_int_eq(order_saga_set_status(&saga, id, ORDER_PROCESSING, "saga-tester", "t", &o), SAGA_UPDATED);
 	ck_assert_int_eq(o.status, ORDER_PROCESSING);
 	order_clear(&o);
-	ck_assert_int_eq(order_saga_set_status(&saga, id, ORDER_PROCESSING, "t", &o), SAGA_UPDATED);
+	ck_assert_int_eq(order_saga_set_status(&saga, id, ORDER_PROCESSING, "saga-tester", "t", &o), SAGA_UPDATED);
 	order_clear(&o);
-	ck_assert_int_eq(order_saga_set_status(&saga, id, ORDER_DELIVERED, "t", &o),
+	ck_assert_int_eq(order_saga_set_status(&saga, id, ORDER_DELIVERED, "saga-tester", "t", &o),
 			 SAGA_INVALID_TRANSITION);
 	ck_assert_int_eq(o.status, ORDER_PROCESSING);
 	order_clear(&o);
-	ck_assert_int_eq(order_saga_set_status(&saga, 987654323, ORDER_CANCELLED, "t", &o),
+	ck_assert_int_eq(order_saga_set_status(&saga, 987654323, ORDER_CANCELLED, "saga-tester", "t", &o),
 			 SAGA_NOT_FOUND);
 	ck_assert_int_eq(fk.releases, 0);
 }
@@ -528,7 +528,7 @@ START_TEST(test_cancel_releases_the_stock_and_marks_it)
 	char *v;
 	long long id = placed_order();
 
-	ck_assert_int_eq(order_saga_set_status(&saga, id, ORDER_CANCELLED, "t", &o), SAGA_UPDATED);
+	ck_assert_int_eq(order_saga_set_status(&saga, id, ORDER_CANCELLED, "saga-tester", "t", &o), SAGA_UPDATED);
 	ck_assert_int_eq(o.status, ORDER_CANCELLED);
 	ck_assert_int_eq(fk.releases, 1);
 	ck_assert_str_eq(fk.last_released, o.reservation_id);
@@ -537,7 +537,7 @@ START_TEST(test_cancel_releases_the_stock_and_marks_it)
 	ck_assert_str_eq(v, "true");
 	free(v);
 	/* Cancelling again changes nothing and calls nobody. */
-	ck_assert_int_eq(order_saga_set_status(&saga, id, ORDER_CANCELLED, "t", &o), SAGA_UPDATED);
+	ck_assert_int_eq(order_saga_set_status(&saga, id, ORDER_CANCELLED, "saga-tester", "t", &o), SAGA_UPDATED);
 	ck_assert_int_eq(fk.releases, 1);
 	order_clear(&o);
 }
@@ -551,7 +551,7 @@ START_TEST(test_cancel_with_the_catalog_down_is_finished_by_recovery)
 	long long id = placed_order();
 
 	fk.release_st = CATALOG_UNAVAILABLE;
-	ck_assert_int_eq(order_saga_set_status(&saga, id, ORDER_CANCELLED, "t", &o), SAGA_UPDATED);
+	ck_assert_int_eq(order_saga_set_status(&saga, id, ORDER_CANCELLED, "saga-tester", "t", &o), SAGA_UPDATED);
 	order_clear(&o);
 	v = sql_str("SELECT stock_released::text FROM orders WHERE id = %lld", id);
 	ck_assert_str_eq(v, "false");

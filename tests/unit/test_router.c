@@ -13,16 +13,16 @@ static int h_dummy(struct http_req *req, struct http_resp *resp)
 }
 
 static const struct http_route routes[] = {
-	{ "GET", "/", h_dummy, HTTP_INTERNAL },
-	{ "GET", "/health", h_dummy, HTTP_INTERNAL },
-	{ "GET", "/books", h_dummy, HTTP_PUBLIC },
-	{ "POST", "/books", h_dummy, HTTP_PUBLIC },
-	{ "GET", "/books/{id}", h_dummy, HTTP_PUBLIC },
-	{ "PUT", "/books/{id}", h_dummy, HTTP_PUBLIC },
-	{ "PATCH", "/books/{id}", h_dummy, HTTP_PUBLIC },
-	{ "DELETE", "/books/{id}", h_dummy, HTTP_INTERNAL },
-	{ "POST", "/reservations/{rid}/release", h_dummy, HTTP_INTERNAL },
-	{ "GET", "/a/{x}/b/{y}", h_dummy, HTTP_INTERNAL },
+	{ "GET", "/", h_dummy, HTTP_INTERNAL, HTTP_ACCESS_PUBLIC },
+	{ "GET", "/health", h_dummy, HTTP_INTERNAL, HTTP_ACCESS_PUBLIC },
+	{ "GET", "/books", h_dummy, HTTP_PUBLIC, HTTP_ACCESS_PUBLIC },
+	{ "POST", "/books", h_dummy, HTTP_PUBLIC, HTTP_ACCESS_PUBLIC },
+	{ "GET", "/books/{id}", h_dummy, HTTP_PUBLIC, HTTP_ACCESS_PUBLIC },
+	{ "PUT", "/books/{id}", h_dummy, HTTP_PUBLIC, HTTP_ACCESS_PUBLIC },
+	{ "PATCH", "/books/{id}", h_dummy, HTTP_PUBLIC, HTTP_ACCESS_PUBLIC },
+	{ "DELETE", "/books/{id}", h_dummy, HTTP_INTERNAL, HTTP_ACCESS_PUBLIC },
+	{ "POST", "/reservations/{rid}/release", h_dummy, HTTP_INTERNAL, HTTP_ACCESS_PUBLIC },
+	{ "GET", "/a/{x}/b/{y}", h_dummy, HTTP_INTERNAL, HTTP_ACCESS_PUBLIC },
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 

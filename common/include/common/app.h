@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/auth.h"
 #include "common/buf.h"
 #include "common/config.h"
 #include "common/db.h"
@@ -33,6 +34,11 @@ struct app {
 	struct db_pool *pool;       /* the service's pool (lives from before init to the end) */
 	void *service;              /* the service's own state for its handlers (e.g. the order
 				       saga), set by spec->init; NULL when there is none */
+	/* Authentication (docs/auth.md): AUTH_* and INTERNAL_API_TOKEN*, read for every service. */
+	struct cfg_auth auth_cfg;
+	struct cfg_internal_token internal_cfg;
+	struct auth_verifier *auth; /* NULL only when AUTH_DISABLED=1 (or in handler unit tests) */
+	struct auth_internal internal; /* has_current false: no INTERNAL_API_TOKEN (disabled only) */
 };
 
 /* A background thread that lives as long as the server: started after spec->init, stopped
@@ -70,10 +76,16 @@ struct app_spec {
 	 * documents); at most APP_ADMIN_MAX_ROUTES in all. May be NULL. */
 	const struct http_route *admin_routes;
 	size_t nadmin_routes;
-	/* The server's early decision once the headers are in (see http.h). May be NULL. */
+	/* The server's early decision once the headers are in (see http.h), run after the
+	 * route's access rule passed. May be NULL. */
 	http_pre_body_fn pre_body;
+	/* The audit_log entity this service writes and serves at GET /audit ("book", "order"). */
+	const char *audit_entity;
 };
 #define APP_ADMIN_MAX_ROUTES 32
+
+/* The sub recorded for writes while AUTH_DISABLED=1 (every caller is then an admin). */
+#define APP_AUTH_DISABLED_SUB "auth-disabled"
 
 /* The whole life of a daemon (see the top of this file). Returns the process exit status: 0 after
  * a clean stop or a successful --migrate, 1 when something could not start. Exits 0 for --help
@@ -84,6 +96,34 @@ int app_main(const struct app_spec *spec, int argc, char **argv);
 struct db_pool *app_pool(const struct http_req *req);
 /* The service's own state behind a request (struct app.service). */
 void *app_service(const struct http_req *req);
+
+/* Access control. app_main installs a pre_body hook that applies each route's access rule
+ * (struct http_route.access) once the headers are in, before any body byte is read:
+ *   PUBLIC    nothing checked (a token, valid or not, is not looked at);
+ *   CUSTOMER  a valid bearer token, else 401;
+ *   ADMIN     a valid bearer token with the admin role, else 401 (no or bad token) / 403;
+ *   INTERNAL  Authorization: Bearer <INTERNAL_API_TOKEN or _PREVIOUS> (constant time), else
+ *             401; a user token, admin included, never opens it.
+ * 401: {"detail":"Not authenticated"} + WWW-Authenticate: Bearer when there are no usable
+ * credentials (none, another scheme, two Authorization headers); {"detail":"Could not validate
+ * credentials"} + WWW-Authenticate: Bearer error="invalid_token" for a token that does not
+ * verify. 403 {"detail":"Not enough permissions"}. A token in the query string is never read.
+ * Then spec->pre_body (if any) runs. With AUTH_DISABLED=1 every caller passes as an admin whose
+ * sub is APP_AUTH_DISABLED_SUB (and INTERNAL routes are open unless INTERNAL_API_TOKEN is set). */
+
+/* The caller of a CUSTOMER or ADMIN route, for the handler's ownership decisions and the audit
+ * actor: verifies the Authorization header again (a cache hit after the hook) and fills *id,
+ * sets req->actor. Returns 0, or 401 with resp filled (e.g. the token expired between the hook
+ * and the handler). Never blocks on I/O. */
+int app_caller(struct http_req *req, struct http_resp *resp, struct auth_identity *id);
+/* Fills resp with the answer for r (AUTH_MISSING / AUTH_INVALID -> 401 with WWW-Authenticate)
+ * and returns the status; 0 for AUTH_OK. */
+int app_auth_answer(struct http_resp *resp, enum auth_result r);
+/* 403 {"detail":"Not enough permissions"}. */
+int app_forbidden(struct http_resp *resp);
+/* The internal token this process sends on service-to-service calls (INTERNAL_API_TOKEN), or
+ * NULL when none is configured. Valid after app_main read the settings. */
+const char *app_internal_token(const struct app *app);
 
 /* The ONE answer for a failed database call (DECISIONS.md, "Database errors -> HTTP"), per
  * the db_status that db.c's SQLSTATE table gives:

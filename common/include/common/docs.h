@@ -35,7 +35,7 @@ int docs_asset(struct http_req *req, struct http_resp *resp);
 const char *docs_api_root(const char *pattern);
 
 #define DOCS_ROUTES(at) \
-	{ "GET", at "/docs", docs_page, HTTP_PUBLIC }, \
-	{ "GET", at "/docs/{asset}", docs_asset, HTTP_PUBLIC }
+	{ "GET", at "/docs", docs_page, HTTP_PUBLIC, HTTP_ACCESS_PUBLIC }, \
+	{ "GET", at "/docs/{asset}", docs_asset, HTTP_PUBLIC, HTTP_ACCESS_PUBLIC }
 
 #endif

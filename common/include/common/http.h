@@ -52,9 +52,12 @@ struct http_req {
 	/* The public prefix this request came under: the server's base_path for a public route,
 	 * "" for an internal one or when no base path is configured. Never NULL once dispatched. */
 	const char *base_path;
+	/* The route's access rule (struct http_route.access), for the pre_body hook. */
+	int access;
 	/* The authenticated subject (a JWT's sub), set by whoever verifies the caller (pre_body or
 	 * the handler); the access line logs it as "actor". NULL = anonymous. Copied (up to 127
-	 * bytes) once the hook or handler returns, so it may point into the request's headers. */
+	 * bytes) once the hook or handler returns, so it may point into the request's headers or
+	 * thread-local storage, never into the hook's or handler's stack frame. */
 	const char *actor;
 	void *srv_;              /* private to http.c (NULL in unit tests) */
 };
@@ -84,11 +87,25 @@ typedef int (*http_handler_fn)(struct http_req *req, struct http_resp *resp);
  * them; public routes are served only under it (when one is configured). */
 enum http_visibility { HTTP_INTERNAL = 0, HTTP_PUBLIC = 1 };
 
+/* Who may call a route (applied by app.c's pre_body hook before the body is read; docs/auth.md):
+ * PUBLIC anyone; CUSTOMER any caller with a valid bearer token (the handler then decides on
+ * ownership); ADMIN a valid token with the admin role; INTERNAL only the internal service token
+ * (INTERNAL_API_TOKEN), never a user token. UNSET (an entry that forgot it) is refused at start,
+ * so a route can never be open by omission. */
+enum http_access {
+	HTTP_ACCESS_UNSET = 0,
+	HTTP_ACCESS_PUBLIC,
+	HTTP_ACCESS_CUSTOMER,
+	HTTP_ACCESS_ADMIN,
+	HTTP_ACCESS_INTERNAL
+};
+
 struct http_route {
 	const char *method;  /* "GET", "POST", "PUT", "PATCH", "DELETE" */
 	const char *pattern; /* "/books/{id}": a {name} segment matches one non-empty segment */
 	http_handler_fn fn;
 	enum http_visibility visibility; /* HTTP_INTERNAL when omitted */
+	enum http_access access;         /* must be named: HTTP_ACCESS_UNSET refuses the start */
 };
 
 enum http_match { HTTP_MATCH_FOUND, HTTP_MATCH_NOT_FOUND, HTTP_MATCH_BAD_METHOD };

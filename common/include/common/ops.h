@@ -8,7 +8,9 @@
  *
  * /health, /ready and /metrics answer on the API port and on the admin listener (ADMIN_PORT),
  * whose own threads keep them fast while every API worker is busy. /openapi.json is public
- * (served under BASE_PATH); the others are internal (never under it).
+ * (served under BASE_PATH); the others are internal (never under it). None needs a token: the
+ * perimeter (the edge routes only the public API) keeps /ready and /metrics inside; /ready's
+ * answer never carries libpq's text.
  */
 #ifndef COMMON_OPS_H
 #define COMMON_OPS_H
@@ -40,14 +42,14 @@ int ops_ready(struct http_req *req, struct http_resp *resp);
 int ops_metrics(struct http_req *req, struct http_resp *resp);
 int ops_openapi(struct http_req *req, struct http_resp *resp);
 #define OPS_ROUTES \
-	{ "GET", "/", ops_root, HTTP_INTERNAL }, { "GET", "/health", ops_health, HTTP_INTERNAL }, \
-	{ "GET", "/ready", ops_ready, HTTP_INTERNAL }, \
-	{ "GET", "/metrics", ops_metrics, HTTP_INTERNAL }, \
-	{ "GET", "/openapi.json", ops_openapi, HTTP_PUBLIC }
+	{ "GET", "/", ops_root, HTTP_INTERNAL, HTTP_ACCESS_PUBLIC }, { "GET", "/health", ops_health, HTTP_INTERNAL, HTTP_ACCESS_PUBLIC }, \
+	{ "GET", "/ready", ops_ready, HTTP_INTERNAL, HTTP_ACCESS_PUBLIC }, \
+	{ "GET", "/metrics", ops_metrics, HTTP_INTERNAL, HTTP_ACCESS_PUBLIC }, \
+	{ "GET", "/openapi.json", ops_openapi, HTTP_PUBLIC, HTTP_ACCESS_PUBLIC }
 /* The admin listener's own entries (app_main serves them on ADMIN_PORT). */
 #define OPS_ADMIN_ROUTES \
-	{ "GET", "/health", ops_health, HTTP_INTERNAL }, \
-	{ "GET", "/ready", ops_ready, HTTP_INTERNAL }, \
-	{ "GET", "/metrics", ops_metrics, HTTP_INTERNAL }
+	{ "GET", "/health", ops_health, HTTP_INTERNAL, HTTP_ACCESS_PUBLIC }, \
+	{ "GET", "/ready", ops_ready, HTTP_INTERNAL, HTTP_ACCESS_PUBLIC }, \
+	{ "GET", "/metrics", ops_metrics, HTTP_INTERNAL, HTTP_ACCESS_PUBLIC }
 
 #endif

@@ -1,0 +1,116 @@
+/* audit.c - GET /audit over audit_log (see audit.h). */
+#include "common/audit.h"
+
+#include <libpq-fe.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/app.h"
+#include "common/jsonx.h"
+#include "common/valid.h"
+
+static const struct db_stmt audit_table[] = {
+	/* $1 entity, $2 entity_id (NULL = any), $3 actor (NULL = any), $4 skip, $5 limit. */
+	{ "audit_count",
+	  "SELECT count(*) FROM audit_log WHERE entity = $1::text"
+	  " AND ($2::bigint IS NULL OR entity_id = $2::bigint)"
+	  " AND ($3::text IS NULL OR actor = $3::text)" },
+	{ "audit_list",
+	  "SELECT id, at, actor, action, entity, entity_id, changes::text, request_id"
+	  " FROM audit_log WHERE entity = $1::text"
+	  " AND ($2::bigint IS NULL OR entity_id = $2::bigint)"
+	  " AND ($3::text IS NULL OR actor = $3::text)"
+	  " ORDER BY id DESC OFFSET $4::bigint LIMIT $5::bigint" },
+};
+
+void audit_stmts(const struct db_stmt **stmts, size_t *n)
+{
+	*stmts = audit_table;
+	*n = sizeof(audit_table) / sizeof(audit_table[0]);
+}
+
+/* One row of audit_list as JSON (a new reference). */
+static json_t *audit_row_json(const PGresult *r, int i)
+{
+	long long id = 0, eid = 0;
+	json_t *changes = json_loads(PQgetvalue(r, i, 6), JSON_DECODE_ANY, NULL);
+
+	(void)db_col_ll(r, i, 0, 0, LLONG_MAX, &id);
+	(void)db_col_ll(r, i, 5, LLONG_MIN, LLONG_MAX, &eid);
+	return json_pack("{s:I, s:o, s:o, s:o, s:o, s:I, s:o, s:o}", "id", (json_int_t)id, "at",
+			 jsonx_pg_time(PQgetvalue(r, i, 1)), "actor",
+			 jsonx_string_or_null(PQgetvalue(r, i, 2)), "action",
+			 jsonx_string_or_null(PQgetvalue(r, i, 3)), "entity",
+			 jsonx_string_or_null(PQgetvalue(r, i, 4)), "entity_id", (json_int_t)eid,
+			 "changes", changes != NULL ? changes : json_object(), "request_id",
+			 jsonx_string_or_null(PQgetisnull(r, i, 7) ? NULL : PQgetvalue(r, i, 7)));
+}
+
+int audit_http_list(struct http_req *req, struct http_resp *resp)
+{
+	const struct app *app = req->app;
+	const char *own = app->spec != NULL ? app->spec->audit_entity : NULL;
+	const char *entity = http_query(req, "entity");
+	const char *actor = http_query(req, "actor");
+	char eid_text[24], skip_text[24], limit_text[24];
+	const char *v[5];
+	json_t *errors = json_array(), *items = NULL;
+	struct db_conn *conn = NULL;
+	PGresult *r = NULL;
+	long long eid = 0, skip = 0, limit = AUDIT_LIMIT_DEFAULT, total = 0;
+	enum db_status st;
+	int status;
+
+	if (errors == NULL)
+		abort();
+	if (own == NULL)
+		own = "";
+	if (entity != NULL && strcmp(entity, own) != 0)
+		valid_error(errors, "literal_error", "query", "entity", "Input should be the "
+			    "entity this service owns", NULL);
+	(void)valid_query_ll(http_query(req, "entity_id"), "entity_id", 0, 1, LLONG_MAX, &eid,
+			     errors);
+	if (actor != NULL && (actor[0] == '\0' || strlen(actor) > 255))
+		valid_error(errors, "string_too_long", "query", "actor",
+			    "actor must be 1 to 255 characters", NULL);
+	(void)valid_query_ll(http_query(req, "skip"), "skip", 0, 0, LLONG_MAX, &skip, errors);
+	(void)valid_query_ll(http_query(req, "limit"), "limit", AUDIT_LIMIT_DEFAULT, 1,
+			     AUDIT_LIMIT_MAX, &limit, errors);
+	if (json_array_size(errors) > 0) {
+		status = http_validation_error(resp, errors);
+		errors = NULL;
+		goto out;
+	}
+	snprintf(eid_text, sizeof(eid_text), "%lld", eid);
+	snprintf(skip_text, sizeof(skip_text), "%lld", skip);
+	snprintf(limit_text, sizeof(limit_text), "%lld", limit);
+	v[0] = own;
+	v[1] = eid > 0 ? eid_text : NULL;
+	v[2] = actor;
+	v[3] = skip_text;
+	v[4] = limit_text;
+	st = db_acquire(app_pool(req), &conn);
+	if (st == DB_OK)
+		st = db_run(conn, "audit_count", 3, v, &r);
+	if (st == DB_OK) {
+		(void)db_col_ll(r, 0, 0, 0, LLONG_MAX, &total);
+		PQclear(r);
+		r = NULL;
+		st = db_run(conn, "audit_list", 5, v, &r);
+	}
+	if (st != DB_OK) {
+		status = app_db_failure(req, resp, st);
+		goto out;
+	}
+	items = json_array();
+	for (int i = 0; i < PQntuples(r); i++)
+		(void)json_array_append_new(items, audit_row_json(r, i));
+	status = http_json(resp, 200, json_pack("{s:I, s:o}", "total", (json_int_t)total,
+						"items", items));
+out:
+	PQclear(r);
+	db_release(app_pool(req), conn);
+	json_decref(errors);
+	return status;
+}
