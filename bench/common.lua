@@ -6,7 +6,7 @@
 -- one machine-readable line that scripts/bench.sh parses:
 --   BENCH_RESULT rps=<float> p50_ms=<float> p99_ms=<float> requests=<n> non2xx=<n> sockerr=<n>
 --                statuses=<code>:<n>,... sample=<first non-2xx body, truncated>
--- Environment read here: BENCH_BOOKS (catalogue size, ids 1..N), BENCH_STOCKED (ids 1..M have
+-- Environment read here: BENCH_TOKEN (bearer token sent on every request), BENCH_BOOKS (catalogue size, ids 1..N), BENCH_STOCKED (ids 1..M have
 -- plenty of stock; reserved for POST /orders), BENCH_CUSTOMERS, BENCH_RUN_ID (0..999, makes ISBNs
 -- unique across runs on a reused database).
 
@@ -77,6 +77,14 @@ end
 urlencode = url_encode
 
 json_headers = { ["Content-Type"] = "application/json" }
+
+-- The caller (scripts/bench.sh): BENCH_TOKEN (an admin token) on every request, unless the
+-- case sets its own; empty when the services run with AUTH_DISABLED=1.
+local bench_token = os.getenv("BENCH_TOKEN") or ""
+if bench_token ~= "" then
+   wrk.headers["Authorization"] = "Bearer " .. bench_token
+   json_headers["Authorization"] = "Bearer " .. bench_token
+end
 
 function done(summary, latency, requests)
    local bad_total, all = 0, {}

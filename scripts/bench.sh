@@ -33,6 +33,13 @@
 #   BENCH_PGBENCH=0        skip pgbench (ratios then print as "-")
 #   CACHE_TTL_MS           the catalog's per-replica read cache (default 0 = off; the cache-on
 #                          figures are a second run with e.g. CACHE_TTL_MS=1000)
+#   BENCH_AUTH_BASELINE=0  skip the no-auth baseline (AUTH_DISABLED=1) of the authenticated cases
+#
+# Authentication is on (dev keys under .bench/auth, scripts/devkeys.sh; tokens from
+# scripts/token.sh): every case sends an admin token (BENCH_TOKEN) except post_order_customer,
+# which sends a customer token. The authenticated cases get_book (public route) and
+# post_order_customer then run once more against services started with AUTH_DISABLED=1, and the
+# report gives the ratio (issue 8: authentication may cost at most 10 % of the throughput).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -75,6 +82,7 @@ CASES=(
   "post_book|post_book.lua|POST /books|write|catalog"
   "put_book|put_book.lua|PUT /books/{id}|write|catalog"
   "post_order|post_order.lua|POST /orders|write|order"
+  "post_order_customer|post_order_customer.lua|POST /orders (customer token)|write|order"
   "list_orders|list_orders.lua|GET /orders?customer_email=…|read|order"
 )
 
@@ -274,6 +282,25 @@ if [ "$run_pgbench" = 1 ]; then
   log "pgbench: -S $pg_s_tps tps, -N $pg_n_tps tps"
 fi
 
+# ---------------------------------------------------------------- authentication
+"$root/scripts/devkeys.sh" "$work/auth" >/dev/null || die "devkeys.sh"
+bench_iss=http://localhost/dev
+bench_aud=bookstore
+internal_token=$(openssl rand -hex 32)
+bench_admin_token=$(AUTH_DEV_KEYS=$work/auth AUTH_ISSUER=$bench_iss AUTH_AUDIENCE=$bench_aud \
+  "$root/scripts/token.sh" --role admin --ttl 86400) || die "token.sh"
+bench_customer_token=$(AUTH_DEV_KEYS=$work/auth AUTH_ISSUER=$bench_iss AUTH_AUDIENCE=$bench_aud \
+  "$root/scripts/token.sh" --role customer --sub bench-customer \
+  --email bench-customer@example.com --ttl 86400) || die "token.sh"
+auth_mode=on   # on: JWKS + tokens; off: AUTH_DISABLED=1 and no tokens (the baseline)
+auth_env() {
+  if [ "$auth_mode" = on ]; then
+    echo "AUTH_JWKS=$work/auth/jwks.json AUTH_ISSUER=$bench_iss AUTH_AUDIENCE=$bench_aud INTERNAL_API_TOKEN=$internal_token"
+  else
+    echo "AUTH_DISABLED=1"
+  fi
+}
+
 # ---------------------------------------------------------------- services
 free_port() {
   local p
@@ -297,8 +324,9 @@ start_services() { # start_services HTTP_THREADS POOL (three tries per service f
   local t=$1 p=$2 try
   for try in 1 2 3; do
     catalog_port=$(free_port)
-    DATABASE_URL=$db_url PORT=$catalog_port ADMIN_PORT=0 HOST=127.0.0.1 HTTP_THREADS=$t \
-      DB_POOL_SIZE=$p LOG_LEVEL=warn HTTP_MAX_CONNECTIONS_PER_IP=0 CACHE_TTL_MS=$cache_ttl \
+    # shellcheck disable=SC2046
+    env $(auth_env) DATABASE_URL="$db_url" PORT="$catalog_port" ADMIN_PORT=0 HOST=127.0.0.1 HTTP_THREADS="$t" \
+      DB_POOL_SIZE="$p" LOG_LEVEL=warn HTTP_MAX_CONNECTIONS_PER_IP=0 CACHE_TTL_MS="$cache_ttl" \
       "$catalog_bin" >"$work/catalog.log" 2>&1 &
     catalog_pid=$!
     wait_health "$catalog_port" "$catalog_pid" catalog && break
@@ -308,15 +336,16 @@ start_services() { # start_services HTTP_THREADS POOL (three tries per service f
   for try in 1 2 3; do
     order_port=$(free_port)
     while [ "$order_port" = "$catalog_port" ]; do order_port=$(free_port); done
-    DATABASE_URL=$db_url PORT=$order_port ADMIN_PORT=0 HOST=127.0.0.1 HTTP_THREADS=$t \
-      DB_POOL_SIZE=$p LOG_LEVEL=warn HTTP_MAX_CONNECTIONS_PER_IP=0 \
-      CATALOG_SERVICE_URL=http://127.0.0.1:$catalog_port "$order_bin" >"$work/order.log" 2>&1 &
+    # shellcheck disable=SC2046
+    env $(auth_env) DATABASE_URL="$db_url" PORT="$order_port" ADMIN_PORT=0 HOST=127.0.0.1 HTTP_THREADS="$t" \
+      DB_POOL_SIZE="$p" LOG_LEVEL=warn HTTP_MAX_CONNECTIONS_PER_IP=0 \
+      CATALOG_SERVICE_URL="http://127.0.0.1:$catalog_port" "$order_bin" >"$work/order.log" 2>&1 &
     order_pid=$!
     wait_health "$order_port" "$order_pid" order && break
     order_pid=""
     [ "$try" = 3 ] && { tail -20 "$work/order.log" >&2; die "order exited at start"; }
   done
-  log "catalog pid $catalog_pid :$catalog_port, order pid $order_pid :$order_port (HTTP_THREADS=$t DB_POOL_SIZE=$p)"
+  log "catalog pid $catalog_pid :$catalog_port, order pid $order_pid :$order_port (HTTP_THREADS=$t DB_POOL_SIZE=$p auth=$auth_mode)"
 }
 status_kb() { # status_kb PID FIELD -> kB value or 0
   local v=""
@@ -342,7 +371,9 @@ run_id_next() { # a 0..999 id per wrk invocation, persisted, so POST /books ISBN
   echo "$n"
 }
 run_wrk() { # run_wrk SCRIPT PORT SECONDS -> the BENCH_RESULT line
-  BENCH_LUA_DIR=$root/bench BENCH_BOOKS=$books_max BENCH_STOCKED=$stocked BENCH_CUSTOMERS=$customers \
+  local tok="" ctok=""
+  if [ "$auth_mode" = on ]; then tok=$bench_admin_token; ctok=$bench_customer_token; fi
+  BENCH_TOKEN=$tok BENCH_CUSTOMER_TOKEN=$ctok BENCH_LUA_DIR=$root/bench BENCH_BOOKS=$books_max BENCH_STOCKED=$stocked BENCH_CUSTOMERS=$customers \
   BENCH_RUN_ID=$(run_id_next) BENCH_SEARCH=$search_term BENCH_AUTHOR=$author \
   BENCH_SEARCH_BIG=$search_big BENCH_AUTHOR_BIG=$author_big \
     timeout $(($3 + 60)) wrk -t "$wthreads" -c "$conns" -d "${3}s" --timeout 5s -s "$root/bench/$1" \
@@ -401,6 +432,46 @@ for t in $sweep; do
   R[rss@$t,c]=$(status_kb "$catalog_pid" VmRSS); R[rss@$t,o]=$(status_kb "$order_pid" VmRSS)
   stop_services
 done
+
+# ---------------------------------------------------------------- no-auth baseline
+# The authenticated cases again, AUTH_DISABLED=1 and no tokens, at the first thread count.
+declare -a AUTH_ROWS=()
+if [ "${BENCH_AUTH_BASELINE:-1}" = 1 ]; then
+  t=${sweep%% *}; pool=${pool_fixed:-$t}
+  auth_mode=off
+  start_services "$t" "$pool"
+  for name in get_book post_order_customer; do
+    if [ -n "$only" ] && ! [[ " $only " == *" $name "* ]]; then continue; fi
+    script=$name.lua; port=$catalog_port; [ "$name" = post_order_customer ] && port=$order_port
+    if [ "$warm" -gt 0 ]; then run_wrk "$script" "$port" "$warm" >/dev/null; fi
+    echo "=== $name threads=$t AUTH_DISABLED=1" >>"$work/wrk.log"
+    line=$(run_wrk "$script" "$port" "$secs")
+    [ -n "$line" ] || die "wrk gave no result for $name (no auth)"
+    k="$name~noauth@$t"
+    R[$k,rps]=$(field "$line" rps); R[$k,p99]=$(field "$line" p99_ms)
+    R[$k,err]=$(( $(field "$line" non2xx) + $(field "$line" sockerr) ))
+    AUTH_ROWS+=("$name@$t")
+    log "$(printf '%-12s t=%-3s %9s req/s  p99 %7s ms  errors %s  (AUTH_DISABLED=1)' "$name" "$t" \
+      "${R[$k,rps]}" "${R[$k,p99]}" "${R[$k,err]}")"
+  done
+  stop_services
+  auth_mode=on
+fi
+auth_table() {
+  [ "${#AUTH_ROWS[@]}" -gt 0 ] || return 0
+  echo "Authentication cost (same case with AUTH_DISABLED=1 and no token; target: ≥ 0.90):"
+  echo
+  echo "| case | threads | req/s with auth | req/s without | ratio | target |"
+  echo "|---|---|---:|---:|---:|---|"
+  local k name t a b
+  for k in "${AUTH_ROWS[@]}"; do
+    name=${k%@*}; t=${k#*@}; a=${R[$k,rps]:-}; b=${R["$name~noauth@$t",rps]:-}
+    if [ -z "$a" ] || [ -z "$b" ]; then continue; fi
+    printf '| %s | %s | %s | %s | %s | %s |\n' "$name" "$t" "$a" "$b" "$(ratio "$a" "$b")" \
+      "$(awk -v a="$a" -v b="$b" 'BEGIN { print (a >= 0.9 * b ? "≥0.90: ok" : "≥0.90: MISS") }')"
+  done
+  echo
+}
 
 # ---------------------------------------------------------------- report
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
@@ -470,6 +541,8 @@ report=$work/results.md
   machine
   echo
   table
+  echo
+  auth_table
 } >"$report"
 echo
 cat "$report"

@@ -19,6 +19,12 @@
 # server set up the same way. A single DATABASE_URL runs everything as that one user (development
 # only: no least privilege; the migrations then skip the grants of roles that do not exist).
 #
+# Authentication (docs/auth.md): a development key pair and JWKS are made under .run/auth
+# (scripts/devkeys.sh; kept between runs), an INTERNAL_API_TOKEN under .run/internal-token (kept),
+# and both daemons start with AUTH_JWKS, AUTH_ISSUER/AUTH_AUDIENCE (token.sh's defaults) and the
+# internal token. The example calls carry an admin and a customer token from scripts/token.sh
+# (valid 12 h); mint more with scripts/token.sh --role admin|customer --email ... .
+#
 # Environment: DATABASE_URL (use this database instead of the private one), CATALOG_PORT,
 # ORDER_PORT, CATALOG_ADMIN_PORT, ORDER_ADMIN_PORT, HOST, SEED=0 (skip seeding), BUILD_DIR (default
 # build), RUN_DIR (state folder, default .run), CATALOG_BIN and ORDER_BIN (both set: use these
@@ -132,6 +138,20 @@ unset DATABASE_URL
 export -n DATABASE_URL_OWNER DATABASE_URL_CATALOG DATABASE_URL_ORDERS
 export MIGRATIONS_DIR=${MIGRATIONS_DIR:-$repo/db/migrations}
 
+say "development keys (.run/auth) and internal token"
+mkdir -p "$run_dir"
+scripts/devkeys.sh "$run_dir/auth" >/dev/null
+if [ ! -s "$run_dir/internal-token" ]; then
+  (umask 077 && openssl rand -base64 48 | tr -d '\n' >"$run_dir/internal-token")
+fi
+export AUTH_JWKS=$run_dir/auth/jwks.json
+export AUTH_ISSUER=${AUTH_ISSUER:-http://localhost/dev}
+export AUTH_AUDIENCE=${AUTH_AUDIENCE:-bookstore}
+INTERNAL_API_TOKEN=$(cat "$run_dir/internal-token")
+export INTERNAL_API_TOKEN
+admin_token=$(AUTH_DEV_KEYS=$run_dir/auth scripts/token.sh --role admin --ttl 43200)
+customer_token=$(AUTH_DEV_KEYS=$run_dir/auth scripts/token.sh --role customer --email ada@example.com --sub ada --ttl 43200)
+
 say "migrating ($MIGRATIONS_DIR) as the owner"
 if ! DATABASE_URL=$DATABASE_URL_OWNER "$catalog_bin" --migrate >"$run_dir/migrate.log" 2>&1; then
   cat "$run_dir/migrate.log" >&2
@@ -171,17 +191,23 @@ cat <<EOF
                    catalog-service: $DATABASE_URL_CATALOG
                    order-service:   $DATABASE_URL_ORDERS
 
-  Try (ids captured with jq, so the calls work on every run):
+  Tokens (valid 12 h; more with scripts/token.sh, keys in .run/auth):
+    export ADMIN_TOKEN='$admin_token'
+    export CUSTOMER_TOKEN='$customer_token'   # ada@example.com
+
+  Try (ids captured with jq, so the calls work on every run; books are public, writes need the
+  admin, orders a customer for itself or the admin):
     curl -s '$catalog_url${BASE_PATH:-}/books?limit=3' | jq .
     curl -s '$catalog_url${BASE_PATH:-}/books?search=clean&sort=-price' | jq .
-    book=\$(curl -s -X POST $catalog_url${BASE_PATH:-}/books -H 'Content-Type: application/json' \\
+    book=\$(curl -s -X POST $catalog_url${BASE_PATH:-}/books -H "Authorization: Bearer \$ADMIN_TOKEN" -H 'Content-Type: application/json' \\
            -d '{"title":"Release It!","author":"Michael T. Nygard","price":"41.95","quantity":5}' | jq -r .id)
-    order=\$(curl -s -X POST $order_url/orders -H 'Content-Type: application/json' \\
+    order=\$(curl -s -X POST $order_url/orders -H "Authorization: Bearer \$CUSTOMER_TOKEN" -H 'Content-Type: application/json' \\
            -d "{\"book_id\":\$book,\"customer_name\":\"Ada Lovelace\",\"customer_email\":\"ada@example.com\",\"quantity\":2}" | jq -r .id)
-    curl -s $order_url/orders/\$order | jq .
-    curl -s -X PATCH $order_url/orders/\$order/status -H 'Content-Type: application/json' -d '{"status":"cancelled"}' | jq .
+    curl -s $order_url/orders -H "Authorization: Bearer \$CUSTOMER_TOKEN" | jq .
+    curl -s -X PATCH $order_url/orders/\$order/status -H "Authorization: Bearer \$CUSTOMER_TOKEN" -H 'Content-Type: application/json' -d '{"status":"cancelled"}' | jq .
+    curl -s "$order_url/audit?entity_id=\$order" -H "Authorization: Bearer \$ADMIN_TOKEN" | jq .
     curl -s http://$HOST:$catalog_admin_port/metrics | head
-    CATALOG_URL=$catalog_url${BASE_PATH:-} ORDER_URL=$order_url tests/smoke.sh
+    BOOKSTORE_ADMIN_TOKEN=\$ADMIN_TOKEN BOOKSTORE_CUSTOMER_TOKEN=\$CUSTOMER_TOKEN CATALOG_URL=$catalog_url${BASE_PATH:-} ORDER_URL=$order_url tests/smoke.sh
 
   Access logs (JSON lines) follow. Ctrl-C stops everything.
 

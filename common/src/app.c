@@ -181,6 +181,11 @@ static int app_auth_init(struct app *app)
 		log_msg(LOG_ERROR, NULL, "refusing to start: %s", err);
 		return 2;
 	}
+	/* An empty value is unset. */
+	if (app->internal_cfg.token != NULL && app->internal_cfg.token[0] == '\0')
+		app->internal_cfg.token = NULL;
+	if (app->internal_cfg.previous != NULL && app->internal_cfg.previous[0] == '\0')
+		app->internal_cfg.previous = NULL;
 	if (app->internal_cfg.token != NULL || app->internal_cfg.previous != NULL || c == 0) {
 		if (auth_internal_init(&app->internal, &app->internal_cfg, err, sizeof(err)) != 0) {
 			log_msg(LOG_ERROR, NULL, "refusing to start: %s", err);

@@ -644,7 +644,9 @@ START_TEST(test_service_starts_while_database_is_down)
 	snprintf(url, sizeof url, "%s/ready", p.url);
 	ck_assert_int_eq(ts_http(&r, "GET", url, NULL, NULL), 0);
 	ck_assert_int_eq(r.status, 503);
-	ck_assert_ptr_nonnull(ts_str(r.json, "detail"));
+	/* A fixed answer: libpq's text (host, port, user) goes to the log only. */
+	ck_assert_str_eq(r.body, "{\"detail\":\"database unavailable\"}");
+	ck_assert_ptr_null(strstr(r.body, "127.0.0.1"));
 	ts_resp_free(&r);
 	snprintf(url, sizeof url, "%s/books", p.url);
 	ck_assert_int_eq(ts_http(&r, "GET", url, NULL, NULL), 0);

@@ -14,6 +14,7 @@
 #include <libpq-fe.h>
 
 #include "common/clock.h"
+#include "token.h"
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -150,6 +151,84 @@ static const char *ts_tmpdir(void)
 	if (ts_mkdirs(d) != 0)
 		return "/tmp";
 	return d;
+}
+
+/* ---- authentication defaults (DECISIONS.md: one test-support helper for tokens) ----------- */
+
+static pthread_once_t ts_auth_once = PTHREAD_ONCE_INIT;
+static char *ts_token_with(const struct token_key *k, const char *sub, const char *email,
+			   int admin, long ttl_s);
+static struct token_key ts_key;
+static char ts_jwks_file[512];
+static char *ts_admin;
+
+static void ts_auth_init_once(void)
+{
+	const struct token_key *keys[1] = { &ts_key };
+	char *jwks;
+	FILE *f;
+
+	token_key_new(&ts_key, "RS256", 0, "ts-key-1");
+	jwks = token_jwks(keys, 1);
+	snprintf(ts_jwks_file, sizeof(ts_jwks_file), "%s/ts-jwks-%ld.json", ts_tmpdir(),
+		 (long)getpid());
+	f = fopen(ts_jwks_file, "w");
+	if (f == NULL || fputs(jwks, f) == EOF || fclose(f) != 0) {
+		fprintf(stderr, "ts: cannot write %s\n", ts_jwks_file);
+		abort();
+	}
+	free(jwks);
+	ts_admin = ts_token_with(&ts_key, "ts-admin", "admin@example.com", 1, 3600);
+}
+
+static void ts_auth_init(void)
+{
+	pthread_once(&ts_auth_once, ts_auth_init_once);
+}
+
+const struct token_key *ts_auth_key(void)
+{
+	ts_auth_init();
+	return &ts_key;
+}
+
+const char *ts_jwks_path(void)
+{
+	ts_auth_init();
+	return ts_jwks_file;
+}
+
+const char *ts_admin_token(void)
+{
+	ts_auth_init();
+	return ts_admin;
+}
+
+const char *ts_internal_token(void)
+{
+	return TS_INTERNAL_TOKEN;
+}
+
+char *ts_token(const char *sub, const char *email, int admin, long ttl_s)
+{
+	return ts_token_with(ts_auth_key(), sub, email, admin, ttl_s);
+}
+
+static char *ts_token_with(const struct token_key *k, const char *sub, const char *email,
+			   int admin, long ttl_s)
+{
+	struct token_claims c;
+
+	memset(&c, 0, sizeof(c));
+	c.iss = TS_ISSUER;
+	c.aud = TS_AUDIENCE;
+	c.sub = sub;
+	c.email = email;
+	c.roles_json = admin ? "[\"admin\"]" : "[]";
+	c.exp_in = ttl_s;
+	c.has_iat = true;
+	c.iat_in = 0;
+	return token_mint(k, NULL, &c);
 }
 
 /* Reads a whole file into a malloc'd NUL-terminated buffer. Returns NULL if it cannot. */
@@ -625,6 +704,8 @@ static int ts_start(struct ts_proc *p, const char *binary, const char *const *en
 	char *port_env = NULL, *admin_env = NULL, **envp = NULL, *argv[2];
 	const char *base;
 	int has_port = 0, has_admin = 0, has_host = 0, rc = -1;
+	int has_jwks = 0, has_iss = 0, has_aud = 0, has_internal = 0;
+	char *jwks_env = NULL;
 
 	memset(p, 0, sizeof(*p));
 	p->pid = -1;
@@ -652,6 +733,16 @@ static int ts_start(struct ts_proc *p, const char *binary, const char *const *en
 		}
 		if (strncmp(env[n_env], "HOST=", 5) == 0)
 			has_host = 1;
+		/* AUTH_DISABLED=1 counts as the test's own authentication setting. */
+		if (strncmp(env[n_env], "AUTH_JWKS=", 10) == 0 ||
+		    strncmp(env[n_env], "AUTH_DISABLED=", 14) == 0)
+			has_jwks = 1;
+		if (strncmp(env[n_env], "AUTH_ISSUER=", 12) == 0)
+			has_iss = 1;
+		if (strncmp(env[n_env], "AUTH_AUDIENCE=", 14) == 0)
+			has_aud = 1;
+		if (strncmp(env[n_env], "INTERNAL_API_TOKEN=", 19) == 0)
+			has_internal = 1;
 		n_env++;
 	}
 	if (!has_port)
@@ -663,7 +754,7 @@ static int ts_start(struct ts_proc *p, const char *binary, const char *const *en
 			p->admin_port = ts_free_port();
 		while (p->admin_port == p->port);
 	}
-	extra = ts_xmalloc((n_env + 4) * sizeof(*extra));
+	extra = ts_xmalloc((n_env + 8) * sizeof(*extra));
 	for (size_t i = 0; i < n_env; i++)
 		extra[i] = env[i];
 	if (!has_port) {
@@ -676,6 +767,17 @@ static int ts_start(struct ts_proc *p, const char *binary, const char *const *en
 	}
 	if (!has_host)
 		extra[n_env++] = "HOST=127.0.0.1";
+	/* Authentication on, with the test key (ts_token signs with it) and the internal token. */
+	if (!has_jwks) {
+		jwks_env = ts_fmt("AUTH_JWKS=%s", ts_jwks_path());
+		extra[n_env++] = jwks_env;
+	}
+	if (!has_iss)
+		extra[n_env++] = "AUTH_ISSUER=" TS_ISSUER;
+	if (!has_aud)
+		extra[n_env++] = "AUTH_AUDIENCE=" TS_AUDIENCE;
+	if (!has_internal)
+		extra[n_env++] = "INTERNAL_API_TOKEN=" TS_INTERNAL_TOKEN;
 	extra[n_env] = NULL;
 	snprintf(p->url, sizeof(p->url), "http://127.0.0.1:%d", p->port);
 	if (p->admin_port > 0)
@@ -694,6 +796,7 @@ static int ts_start(struct ts_proc *p, const char *binary, const char *const *en
 	free(extra);
 	free(port_env);
 	free(admin_env);
+	free(jwks_env);
 	return rc;
 }
 
@@ -886,6 +989,19 @@ int ts_http(struct ts_resp *resp, const char *method, const char *url, const cha
 	}
 	for (size_t i = 0; headers && headers[i]; i++) {
 		tmp = curl_slist_append(list, headers[i]);
+		if (!tmp)
+			goto oom;
+		list = tmp;
+	}
+	if (!ts_has_header(headers, "Authorization")) {
+		/* The default caller: the internal token on the reservations API, an admin
+		 * elsewhere. "Authorization:" among headers sends none (curl drops it). */
+		char *auth = ts_fmt("Authorization: Bearer %s", strstr(url, "/reservations") != NULL
+									? ts_internal_token()
+									: ts_admin_token());
+
+		tmp = curl_slist_append(list, auth);
+		free(auth);
 		if (!tmp)
 			goto oom;
 		list = tmp;

@@ -47,7 +47,10 @@ struct ts_proc {
 
 /* Spawns binary (a path) with the current environment plus env ("K=V", NULL-terminated; PORT
  * and ADMIN_PORT are chosen free and set here unless env sets them, HOST is 127.0.0.1 unless
- * env sets it), waits until GET /health answers 200 (10 s max).
+ * env sets it; authentication is on with the test key: AUTH_JWKS=ts_jwks_path() unless env sets
+ * AUTH_JWKS or AUTH_DISABLED, AUTH_ISSUER=TS_ISSUER, AUTH_AUDIENCE=TS_AUDIENCE and
+ * INTERNAL_API_TOKEN=TS_INTERNAL_TOKEN unless env sets them), waits until GET /health answers
+ * 200 (10 s max).
  * Returns 0, or -1 if it exited or never answered (log_path tells why). */
 int ts_spawn(struct ts_proc *p, const char *binary, const char *const *env);
 /* Like ts_spawn but does not wait for /health (for tests of bad configuration). */
@@ -69,7 +72,10 @@ struct ts_resp {
 };
 
 /* Performs method url with an optional body (sent as application/json unless a Content-Type is
- * among headers) and extra headers ("Name: value", NULL-terminated, may be NULL). 10 s timeout.
+ * among headers) and extra headers ("Name: value", NULL-terminated, may be NULL). Unless headers
+ * name Authorization, it sends "Authorization: Bearer" with the internal token when the URL
+ * contains "/reservations" and an admin token (ts_admin_token) otherwise; pass
+ * "Authorization:" to send none. 10 s timeout.
  * Returns 0 (resp filled; status may be any code) or -1 on transport failure (resp->status 0). */
 int ts_http(struct ts_resp *resp, const char *method, const char *url, const char *body,
 	    const char *const *headers);
@@ -82,5 +88,20 @@ void ts_resp_free(struct ts_resp *resp);
 /* Convenience accessors on resp->json (NULL/0 when absent). */
 const char *ts_str(const json_t *obj, const char *key);
 long long ts_int(const json_t *obj, const char *key);
+
+/* Authentication for tests (DECISIONS.md: the one test-support helper). A process-wide RSA key
+ * (kid "ts-key-1") whose JWKS is written to ts_jwks_path(); spawned daemons trust it. */
+#define TS_ISSUER "http://localhost/test"
+#define TS_AUDIENCE "bookstore"
+#define TS_INTERNAL_TOKEN "ts-internal-token-0123456789abcdef0123456789abcdef"
+struct token_key;
+const struct token_key *ts_auth_key(void);
+const char *ts_jwks_path(void);
+/* A valid token for sub with email (NULL = none), the admin role or none, valid ttl_s seconds
+ * (negative: already expired). malloc'd. */
+char *ts_token(const char *sub, const char *email, int admin, long ttl_s);
+/* An admin token (sub "ts-admin", valid 1 h; static storage) and the internal token. */
+const char *ts_admin_token(void);
+const char *ts_internal_token(void);
 
 #endif
