@@ -98,7 +98,7 @@ START_TEST(test_openapi_is_valid_and_every_path_answers)
 	ck_assert_ptr_nonnull(json_object_get(doc, "info"));
 	ck_assert_ptr_nonnull(json_object_get(json_object_get(doc, "components"), "schemas"));
 	paths = json_object_get(doc, "paths");
-	ck_assert_int_ge(json_object_size(paths), 9);
+	ck_assert_int_ge(json_object_size(paths), 8);
 	/* DELETE last, so the book is still there for the other calls. */
 	for (size_t m = 0; m < sizeof methods / sizeof methods[0]; m++) {
 		json_object_foreach((json_t *)paths, tmpl, item) {
@@ -130,7 +130,7 @@ START_TEST(test_openapi_is_valid_and_every_path_answers)
 			checked++;
 		}
 	}
-	ck_assert_int_ge(checked, 13);
+	ck_assert_int_ge(checked, 12);
 	ts_resp_free(&r);
 }
 END_TEST
@@ -339,16 +339,52 @@ static void assert_conforms(const json_t *doc, const char *tmpl, const char *met
 	ts_resp_free(&r);
 }
 
+START_TEST(test_public_and_internal_documents_are_apart)
+{
+	struct ts_resp r;
+	const json_t *paths, *op;
+
+	c_req(&r, "GET", NULL, "/openapi.json");
+	ck_assert_int_eq(r.status, 200);
+	paths = json_object_get(r.json, "paths");
+	ck_assert_ptr_null(json_object_get(paths, "/reservations"));
+	ck_assert_ptr_nonnull(json_object_get(json_object_get(json_object_get(r.json, "components"),
+							      "securitySchemes"),
+					      "bearerAuth"));
+	/* Writes declare the bearer scheme and their 401/403; reads are public. */
+	op = json_object_get(json_object_get(paths, "/books"), "post");
+	ck_assert_int_eq(json_array_size(json_object_get(op, "security")), 1);
+	ck_assert_ptr_nonnull(json_object_get(json_object_get(op, "responses"), "401"));
+	ck_assert_ptr_nonnull(json_object_get(json_object_get(op, "responses"), "403"));
+	op = json_object_get(json_object_get(paths, "/books"), "get");
+	ck_assert_int_eq(json_array_size(json_object_get(op, "security")), 0);
+	ts_resp_free(&r);
+	/* The internal document: on the admin listener only. */
+	c_req(&r, "GET", NULL, "/openapi-internal.json");
+	ck_assert_int_eq(r.status, 404);
+	ts_resp_free(&r);
+	ck_assert_int_eq(ts_req(&r, "GET", c_svc.admin_url, NULL, "/openapi-internal.json"), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(json_object_get(json_object_get(r.json, "paths"), "/reservations"));
+	ts_resp_free(&r);
+}
+END_TEST
+
 START_TEST(test_openapi_schemas_match_real_responses)
 {
 	struct ts_resp r;
-	json_t *doc;
+	json_t *doc, *idoc;
 	long long id;
 	char p[64];
 
 	c_req(&r, "GET", NULL, "/openapi.json");
 	ck_assert_int_eq(r.status, 200);
 	doc = json_incref(r.json);
+	ts_resp_free(&r);
+	/* The reservations are described by the internal document (admin listener only). */
+	ck_assert_int_eq(ts_req(&r, "GET", c_svc.admin_url, NULL, "/openapi-internal.json"), 0);
+	ck_assert_int_eq(r.status, 200);
+	idoc = json_incref(r.json);
 	ts_resp_free(&r);
 
 	assert_conforms(doc, "/", "GET", "/", NULL, 200);
@@ -373,27 +409,28 @@ START_TEST(test_openapi_schemas_match_real_responses)
 	assert_conforms(doc, "/books/{id}", "PATCH", p, "{}", 200);
 	assert_conforms(doc, "/books/{id}", "PATCH", "/books/424242", "{}", 404);
 	assert_conforms(doc, "/books/{id}", "PUT", p, "{\"isbn\":\"9780132350884\"}", 409);
-	assert_conforms(doc, "/reservations", "POST", "/reservations",
+	assert_conforms(idoc, "/reservations", "POST", "/reservations",
 			"{\"reservation_id\":\"sch-1\",\"book_id\":1,\"quantity\":2}", 201);
-	assert_conforms(doc, "/reservations", "POST", "/reservations",
+	assert_conforms(idoc, "/reservations", "POST", "/reservations",
 			"{\"reservation_id\":\"sch-1\",\"book_id\":1,\"quantity\":2}", 200);
-	assert_conforms(doc, "/reservations", "POST", "/reservations",
+	assert_conforms(idoc, "/reservations", "POST", "/reservations",
 			"{\"reservation_id\":\"sch-2\",\"book_id\":1,\"quantity\":1000000}", 409);
-	assert_conforms(doc, "/reservations", "POST", "/reservations",
+	assert_conforms(idoc, "/reservations", "POST", "/reservations",
 			"{\"reservation_id\":\"sch-3\",\"book_id\":424242,\"quantity\":1}", 404);
-	assert_conforms(doc, "/reservations/{reservation_id}", "GET", "/reservations/sch-1", NULL,
+	assert_conforms(idoc, "/reservations/{reservation_id}", "GET", "/reservations/sch-1", NULL,
 			200);
-	assert_conforms(doc, "/reservations/{reservation_id}", "GET", "/reservations/none", NULL,
+	assert_conforms(idoc, "/reservations/{reservation_id}", "GET", "/reservations/none", NULL,
 			404);
-	assert_conforms(doc, "/reservations/{reservation_id}/release", "POST",
+	assert_conforms(idoc, "/reservations/{reservation_id}/release", "POST",
 			"/reservations/sch-1/release", NULL, 200);
-	assert_conforms(doc, "/reservations/{reservation_id}/release", "POST",
+	assert_conforms(idoc, "/reservations/{reservation_id}/release", "POST",
 			"/reservations/ghost/release", NULL, 200);
-	assert_conforms(doc, "/reservations", "POST", "/reservations",
+	assert_conforms(idoc, "/reservations", "POST", "/reservations",
 			"{\"reservation_id\":\"ghost\",\"book_id\":1,\"quantity\":1}", 410);
 	assert_conforms(doc, "/books/{id}", "DELETE", p, NULL, 200);
 	assert_conforms(doc, "/books/{id}", "DELETE", p, NULL, 404);
 	json_decref(doc);
+	json_decref(idoc);
 }
 END_TEST
 
@@ -676,6 +713,7 @@ int main(void)
 	tcase_add_test(tc, test_ready_503_while_database_down_and_recovers_after_restart);
 	tcase_add_test(tc, test_service_starts_while_database_is_down);
 	tcase_add_test(tc, test_openapi_schemas_match_real_responses);
+	tcase_add_test(tc, test_public_and_internal_documents_are_apart);
 	tcase_add_test(tc, test_sigterm_lets_in_flight_request_finish);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
