@@ -167,6 +167,12 @@ start_replica() { # SVC N
   if [ "$svc" = catalog ]; then envs+=("BASE_PATH=/catalog"); fi
   # Orders: reservations on the internal path at its root, book reads under the catalog's BASE_PATH.
   if [ "$svc" = order ]; then envs+=("CATALOG_SERVICE_URL=http://127.0.0.1:$(internal_port)" "CATALOG_BASE_PATH=/catalog"); fi
+  # Authentication (docs/auth.md): dev keys and an internal token under $DIR (kept; mint tokens
+  # with AUTH_DEV_KEYS=$DIR/auth scripts/token.sh). Later entries win over the manifests' values.
+  "$ROOT/scripts/devkeys.sh" "$DIR/auth" >/dev/null
+  [ -s "$DIR/internal-token" ] || (umask 077 && openssl rand -hex 32 >"$DIR/internal-token")
+  envs+=("AUTH_JWKS=$DIR/auth/jwks.json" "AUTH_ISSUER=${AUTH_ISSUER:-http://localhost/dev}"
+         "AUTH_AUDIENCE=${AUTH_AUDIENCE:-bookstore}" "INTERNAL_API_TOKEN=$(cat "$DIR/internal-token")")
   for attempt in 1 2 3; do
     port=$(api_port "$svc" "$n")
     aport=$(admin_port "$svc" "$n")

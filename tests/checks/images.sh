@@ -150,6 +150,10 @@ start_container() { # SVC IMAGE PORT NAME [extra -e ...]
     # (the smoke story calls the catalog at its root, as with `make run`).
     case $kv in PORT=*|ADMIN_PORT=*|BASE_PATH=*|CATALOG_BASE_PATH=*|CATALOG_SERVICE_URL=*) ;; *) envs+=(-e "$kv") ;; esac
   done < <(bash "$SOURCE_DIR/scripts/cluster.sh" manifest-env "$svc")
+  # Authentication on (docs/auth.md): a dev JWKS given inline (no mount) and an internal token.
+  [ -s "$RUN_TMP/auth/jwks.json" ] || bash "$SOURCE_DIR/scripts/devkeys.sh" "$RUN_TMP/auth" >/dev/null
+  envs+=(-e "AUTH_JWKS=$(cat "$RUN_TMP/auth/jwks.json")" -e AUTH_ISSUER=http://localhost/dev
+         -e AUTH_AUDIENCE=bookstore -e "INTERNAL_API_TOKEN=images-check-internal-token-0123456789abcdef")
   # Host network: each container needs its own admin port (the default 9000 would collide).
   podman run -d --network host --read-only --cap-drop ALL --security-opt no-new-privileges \
     --name "$name" "${envs[@]}" -e PORT="$port" -e ADMIN_PORT="$(free_port)" \
