@@ -73,6 +73,13 @@ read -r -a daemon_env <<<"${CONTRACT_DAEMON_ENV:-}"
 # the internal one.
 INTERNAL_TOKEN=${BOOKSTORE_INTERNAL_TOKEN:-$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')}
 daemon_env+=("INTERNAL_API_TOKEN=$INTERNAL_TOKEN")
+# Authentication is on (docs/auth.md): unless CONTRACT_DAEMON_ENV names a JWKS, the daemons trust
+# a dev key made for this run, and scripts/token.sh below signs with it.
+if ! [[ " ${daemon_env[*]} " == *" AUTH_JWKS="* ]]; then
+  "$SOURCE_DIR/scripts/devkeys.sh" "$W/auth" >/dev/null || die "scripts/devkeys.sh"
+  export AUTH_DEV_KEYS=$W/auth AUTH_ISSUER=http://localhost/dev AUTH_AUDIENCE=bookstore
+  daemon_env+=("AUTH_JWKS=$W/auth/jwks.json" "AUTH_ISSUER=$AUTH_ISSUER" "AUTH_AUDIENCE=$AUTH_AUDIENCE")
+fi
 env DATABASE_URL="$DB" HOST=127.0.0.1 PORT="$CPORT" ADMIN_PORT="$CADMIN" LOG_LEVEL=info \
   HTTP_THREADS=4 DB_POOL_SIZE=4 "${daemon_env[@]}" "$CATALOG_BIN" >"$W/catalog.log" 2>&1 &
 CPID=$!; pids+=("$CPID")
