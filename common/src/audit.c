@@ -11,17 +11,16 @@
 #include "common/valid.h"
 
 static const struct db_stmt audit_table[] = {
-	/* $1 entity, $2 entity_id (NULL = any), $3 actor (NULL = any), $4 skip, $5 limit. */
-	{ "audit_count",
-	  "SELECT count(*) FROM audit_log WHERE entity = $1::text"
-	  " AND ($2::bigint IS NULL OR entity_id = $2::bigint)"
-	  " AND ($3::text IS NULL OR actor = $3::text)" },
-	{ "audit_list",
-	  "SELECT id, at, actor, action, entity, entity_id, changes::text, request_id"
-	  " FROM audit_log WHERE entity = $1::text"
-	  " AND ($2::bigint IS NULL OR entity_id = $2::bigint)"
-	  " AND ($3::text IS NULL OR actor = $3::text)"
-	  " ORDER BY id DESC OFFSET $4::bigint LIMIT $5::bigint" },
+    /* $1 entity, $2 entity_id (NULL = any), $3 actor (NULL = any), $4 skip, $5 limit. */
+    {"audit_count", "SELECT count(*) FROM audit_log WHERE entity = $1::text"
+		    " AND ($2::bigint IS NULL OR entity_id = $2::bigint)"
+		    " AND ($3::text IS NULL OR actor = $3::text)"},
+    {"audit_list",
+     "SELECT id, at, actor, action, entity, entity_id, changes::text, request_id, version"
+     " FROM audit_log WHERE entity = $1::text"
+     " AND ($2::bigint IS NULL OR entity_id = $2::bigint)"
+     " AND ($3::text IS NULL OR actor = $3::text)"
+     " ORDER BY id DESC OFFSET $4::bigint LIMIT $5::bigint"},
 };
 
 void audit_stmts(const struct db_stmt **stmts, size_t *n)
@@ -33,13 +32,16 @@ void audit_stmts(const struct db_stmt **stmts, size_t *n)
 /* One row of audit_list as JSON (a new reference). */
 static json_t *audit_row_json(const PGresult *r, int i)
 {
-	long long id = 0, eid = 0;
+	long long id = 0, eid = 0, version = 0;
 	json_t *changes = json_loads(PQgetvalue(r, i, 6), JSON_DECODE_ANY, NULL);
+	json_t *v = db_col_ll(r, i, 8, LLONG_MIN, LLONG_MAX, &version) == 0
+			? json_integer((json_int_t)version)
+			: json_null();
 
 	(void)db_col_ll(r, i, 0, 0, LLONG_MAX, &id);
 	(void)db_col_ll(r, i, 5, LLONG_MIN, LLONG_MAX, &eid);
-	return json_pack("{s:I, s:o, s:o, s:o, s:o, s:I, s:o, s:o}", "id", (json_int_t)id, "at",
-			 jsonx_pg_time(PQgetvalue(r, i, 1)), "actor",
+	return json_pack("{s:o, s:I, s:o, s:o, s:o, s:o, s:I, s:o, s:o}", "version", v, "id",
+			 (json_int_t)id, "at", jsonx_pg_time(PQgetvalue(r, i, 1)), "actor",
 			 jsonx_string_or_null(PQgetvalue(r, i, 2)), "action",
 			 jsonx_string_or_null(PQgetvalue(r, i, 3)), "entity",
 			 jsonx_string_or_null(PQgetvalue(r, i, 4)), "entity_id", (json_int_t)eid,
@@ -67,8 +69,10 @@ int audit_http_list(struct http_req *req, struct http_resp *resp)
 	if (own == NULL)
 		own = "";
 	if (entity != NULL && strcmp(entity, own) != 0)
-		valid_error(errors, "literal_error", "query", "entity", "Input should be the "
-			    "entity this service owns", NULL);
+		valid_error(errors, "literal_error", "query", "entity",
+			    "Input should be the "
+			    "entity this service owns",
+			    NULL);
 	(void)valid_query_ll(http_query(req, "entity_id"), "entity_id", 0, 1, LLONG_MAX, &eid,
 			     errors);
 	if (actor != NULL && (actor[0] == '\0' || strlen(actor) > 255))
@@ -106,8 +110,8 @@ int audit_http_list(struct http_req *req, struct http_resp *resp)
 	items = json_array();
 	for (int i = 0; i < PQntuples(r); i++)
 		(void)json_array_append_new(items, audit_row_json(r, i));
-	status = http_json(resp, 200, json_pack("{s:I, s:o}", "total", (json_int_t)total,
-						"items", items));
+	status = http_json(resp, 200,
+			   json_pack("{s:I, s:o}", "total", (json_int_t)total, "items", items));
 out:
 	PQclear(r);
 	db_release(app_pool(req), conn);

@@ -10,6 +10,7 @@
 --                 set_config('bookstore.actor', sub, true) in a CTE it joins (book_repo.c,
 --                 order_repo.c); a write without an actor (reservations taking stock, the
 --                 recovery pass settling a cancel) is not a user action and is not audited.
+--                 version: the entity's row version when it has one (DECISIONS.md).
 --                 Append-only: UPDATE, DELETE and TRUNCATE are refused by a trigger (the
 --                 database roles, later, also grant INSERT/SELECT only). Each service reads only
 --                 its own entities (the catalog 'book', the order service 'order'). No token is
@@ -26,7 +27,10 @@ CREATE TABLE IF NOT EXISTS audit_log (
   entity     varchar(20) NOT NULL,
   entity_id  bigint NOT NULL,
   changes    jsonb NOT NULL,
-  request_id varchar(64)
+  request_id varchar(64),
+  -- The entity's row version after the change (before it, for a delete) when the entity has a
+  -- version column (DECISIONS.md: ETags and If-Match reuse it); NULL otherwise.
+  version    bigint
 );
 CREATE INDEX IF NOT EXISTS audit_log_entity_idx ON audit_log (entity, entity_id, id DESC);
 CREATE INDEX IF NOT EXISTS audit_log_actor_idx ON audit_log (entity, actor, id DESC);
@@ -53,7 +57,7 @@ LANGUAGE sql IMMUTABLE AS $$
                                                          'after', after -> k)), '{}'::jsonb)
     FROM (SELECT jsonb_object_keys(coalesce(before, after)) AS k) keys
    WHERE k NOT IN ('created_at', 'updated_at', 'recovery_lease', 'stock_released',
-                   'reservation_id')
+                   'reservation_id', 'version')
      AND (before -> k) IS DISTINCT FROM (after -> k)
 $$;
 
@@ -77,11 +81,12 @@ BEGIN
   IF TG_OP = 'UPDATE' AND d = '{}'::jsonb THEN
     RETURN NULL;
   END IF;
-  INSERT INTO audit_log (actor, action, entity, entity_id, changes, request_id)
+  INSERT INTO audit_log (actor, action, entity, entity_id, changes, request_id, version)
   VALUES (who, CASE TG_OP WHEN 'INSERT' THEN 'create' WHEN 'UPDATE' THEN 'update'
                  ELSE 'delete' END,
           TG_ARGV[0], coalesce(a ->> 'id', b ->> 'id')::bigint, d,
-          nullif(current_setting('bookstore.request_id', true), ''));
+          nullif(current_setting('bookstore.request_id', true), ''),
+          (coalesce(a, b) ->> 'version')::bigint);
   RETURN NULL;
 END
 $$;

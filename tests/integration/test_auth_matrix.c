@@ -33,7 +33,7 @@ static long call(const char *method, const char *base, const char *path, const c
 		 const char *token, struct ts_resp *out)
 {
 	char url[512], hdr[9000];
-	const char *h[3] = { hdr, NULL, NULL };
+	const char *h[3] = {hdr, NULL, NULL};
 	struct ts_resp r;
 	long st;
 
@@ -64,8 +64,8 @@ static void assert_401(struct ts_resp *r, int invalid)
 	free(www);
 }
 
-static void expect_401(const char *method, const char *base, const char *path,
-		       const char *body, const char *token, int invalid)
+static void expect_401(const char *method, const char *base, const char *path, const char *body,
+		       const char *token, int invalid)
 {
 	struct ts_resp r;
 
@@ -81,8 +81,10 @@ static void expect(long want, const char *method, const char *base, const char *
 	long st = call(method, base, path, body, token, &r);
 
 	ck_assert_msg(st == want, "%s %s as %s: want %ld, got %ld %s", method, path,
-		      token == NULL ? "anonymous" : token == ann ? "ann" : token == bob ? "bob"
-									 : "other",
+		      token == NULL  ? "anonymous"
+		      : token == ann ? "ann"
+		      : token == bob ? "bob"
+				     : "other",
 		      want, st, r.body);
 	if (want == 403)
 		ck_assert_str_eq(ts_str(r.json, "detail"), "Not enough permissions");
@@ -147,7 +149,7 @@ static char *mint(const struct token_claims *c)
 
 START_TEST(test_book_reads_are_public)
 {
-	const char *who[] = { NULL, ann, bob, ts_admin_token() };
+	const char *who[] = {NULL, ann, bob, ts_admin_token()};
 
 	for (size_t i = 0; i < 4; i++) {
 		expect(200, "GET", cat.url, "/books?limit=2", NULL, who[i]);
@@ -228,8 +230,8 @@ START_TEST(test_get_orders_lists_only_ones_own)
 	orders = json_object_get(r.json, "orders");
 	ck_assert_int_gt(json_array_size(orders), 0);
 	for (i = 0; i < json_array_size(orders); i++)
-		ck_assert_int_eq(strcasecmp(ts_str(json_array_get(orders, i), "customer_email"), ANN),
-				 0);
+		ck_assert_int_eq(
+		    strcasecmp(ts_str(json_array_get(orders, i), "customer_email"), ANN), 0);
 	ck_assert_int_eq(ts_int(r.json, "total"),
 			 t_sql_ll(db, "SELECT count(*) FROM orders WHERE lower(customer_email) = "
 				      "'ann@example.com'"));
@@ -286,7 +288,7 @@ START_TEST(test_patch_status_own_and_only_cancel)
 	snprintf(p_mine, sizeof p_mine, "/orders/%lld/status", mine);
 	snprintf(p_theirs, sizeof p_theirs, "/orders/%lld/status", theirs);
 	expect_401("PATCH", ord.url, p_mine, cancel, NULL, 0);
-	expect(403, "PATCH", ord.url, p_mine, proc, ann);   /* own, but not a cancel */
+	expect(403, "PATCH", ord.url, p_mine, proc, ann);     /* own, but not a cancel */
 	expect(404, "PATCH", ord.url, p_theirs, cancel, ann); /* someone else's */
 	expect(404, "PATCH", ord.url, p_theirs, proc, ann);
 	ck_assert_int_eq(t_book_qty(db, book), 15);
@@ -334,7 +336,7 @@ START_TEST(test_hostile_tokens_get_401)
 	const char *valid = ann;
 	struct ts_resp r;
 	char url[256];
-	const char *two[] = { NULL, NULL, NULL };
+	const char *two[] = {NULL, NULL, NULL};
 	char h1[2048], h2[2048];
 
 	memset(&c, 0, sizeof c);
@@ -377,8 +379,8 @@ START_TEST(test_hostile_tokens_get_401)
 	expect_401("GET", ord.url, "/orders", NULL, hdr_none, 1);
 	/* HS256 keyed with the RSA public key (algorithm confusion) */
 	pem = token_public_pem(ts_auth_key());
-	t = token_sign_hs256(pem, strlen(pem), "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"ts-key-1\"}",
-			     p);
+	t = token_sign_hs256(pem, strlen(pem),
+			     "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"ts-key-1\"}", p);
 	expect_401("GET", ord.url, "/orders", NULL, t, 1);
 	free(t);
 	/* RS/ES mismatch: an ES256 signature under the RSA key's kid */
@@ -518,6 +520,8 @@ START_TEST(test_every_write_leaves_an_audit_row)
 	ck_assert_int_eq(ts_int(it, "entity_id"), book);
 	ck_assert_ptr_nonnull(ts_str(it, "at"));
 	ck_assert_ptr_nonnull(ts_str(it, "request_id"));
+	/* books have no version column (yet): null, not absent */
+	ck_assert(json_is_null(json_object_get(it, "version")));
 	dump = json_dumps(json_object_get(it, "changes"), JSON_SORT_KEYS | JSON_COMPACT);
 	ck_assert_str_eq(dump, "{\"price\":{\"after\":13.75,\"before\":12.5}}");
 	free(dump);
@@ -556,9 +560,8 @@ START_TEST(test_every_write_leaves_an_audit_row)
 				      "'%eyJ%' OR actor LIKE 'eyJ%'"),
 			 0);
 	/* Append-only. */
-	ck_assert_int_ne(ts_system("psql '%s' -X -q -c 'DELETE FROM audit_log' >/dev/null 2>&1",
-				   db),
-			 0);
+	ck_assert_int_ne(
+	    ts_system("psql '%s' -X -q -c 'DELETE FROM audit_log' >/dev/null 2>&1", db), 0);
 	ck_assert_int_ne(ts_system("psql '%s' -X -q -c \"UPDATE audit_log SET actor = 'x'\" "
 				   ">/dev/null 2>&1",
 				   db),
@@ -586,7 +589,7 @@ START_TEST(test_idempotency_key_is_scoped_to_the_caller)
 	long long book = new_book(20);
 	char *mine = order_body(book, ANN), *theirs = order_body(book, BOB);
 	char key[80], h_auth[2048], h_key[128], url[256];
-	const char *h[] = { h_auth, h_key, NULL };
+	const char *h[] = {h_auth, h_key, NULL};
 	struct ts_resp r;
 	long long first, second, again;
 
@@ -633,10 +636,10 @@ static void write_file(const char *path, const char *text)
 START_TEST(test_jwks_rotation_through_a_rewritten_file)
 {
 	struct token_key a, b;
-	const struct token_key *ka[1] = { &a }, *kb[1] = { &b };
+	const struct token_key *ka[1] = {&a}, *kb[1] = {&b};
 	struct token_claims c;
 	char path[512], jwks_env[600], dburl[600], *ja, *jb, *ta, *tb;
-	const char *env[] = { jwks_env, dburl, "AUTH_JWKS_REFRESH_S=1", NULL };
+	const char *env[] = {jwks_env, dburl, "AUTH_JWKS_REFRESH_S=1", NULL};
 	struct ts_proc p;
 	long long deadline;
 	long st = 0;
@@ -689,7 +692,7 @@ END_TEST
 START_TEST(test_auth_disabled_warns_at_start)
 {
 	char dburl[600];
-	const char *env[] = { dburl, "AUTH_DISABLED=1", "INTERNAL_API_TOKEN=", NULL };
+	const char *env[] = {dburl, "AUTH_DISABLED=1", "INTERNAL_API_TOKEN=", NULL};
 	struct ts_proc p;
 
 	snprintf(dburl, sizeof dburl, "DATABASE_URL=%s", db);
@@ -709,9 +712,9 @@ END_TEST
 START_TEST(test_start_refused_without_jwks_or_internal_token)
 {
 	char dburl[600];
-	const char *no_jwks[] = { dburl, "AUTH_JWKS=", NULL };
-	const char *no_internal[] = { dburl, "INTERNAL_API_TOKEN=", NULL };
-	const char *bad_jwks[] = { dburl, "AUTH_JWKS=/nonexistent/jwks.json", NULL };
+	const char *no_jwks[] = {dburl, "AUTH_JWKS=", NULL};
+	const char *no_internal[] = {dburl, "INTERNAL_API_TOKEN=", NULL};
+	const char *bad_jwks[] = {dburl, "AUTH_JWKS=/nonexistent/jwks.json", NULL};
 	struct ts_proc p;
 
 	snprintf(dburl, sizeof dburl, "DATABASE_URL=%s", db);

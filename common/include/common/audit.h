@@ -1,4 +1,5 @@
-/* audit.h - the audit trail of user writes (issue 8; table audit_log, db/migrations/0005_authz.sql).
+/* audit.h - the audit trail of user writes (issue 8; table audit_log,
+ * db/migrations/0005_authz.sql).
  *
  * Rows are written by a trigger fired by the write itself, so a change and its audit row commit
  * together or not at all. A write statement names its actor by joining AUDIT_CTE:
@@ -18,8 +19,8 @@
 #include "common/http.h"
 
 /* The CTE "au" that names the actor ($a) and request id ($r) for the audit trigger. */
-#define AUDIT_CTE(a, r) \
-	"au AS (SELECT set_config('bookstore.actor', $" a "::text, true) AS au_actor, " \
+#define AUDIT_CTE(a, r)                                                                            \
+	"au AS (SELECT set_config('bookstore.actor', $" a "::text, true) AS au_actor, "            \
 	"set_config('bookstore.request_id', $" r "::text, true) AS au_request)"
 
 #define AUDIT_LIMIT_DEFAULT 50
@@ -29,10 +30,11 @@
 void audit_stmts(const struct db_stmt **stmts, size_t *n);
 
 /* GET /audit?entity=&entity_id=&actor=&limit=&skip= (admin only, newest first):
- * 200 {"total": n, "items": [{"id","at","actor","action","entity","entity_id","changes",
- * "request_id"}]}, changes being {"field": {"before": x, "after": y}}. entity, when given,
- * must be the service's own (else 422); entity_id >= 1; actor 1..255 bytes; limit 1..500
- * (default 50); skip >= 0. Database failures answer through app_db_failure. */
+ * 200 {"total": n, "items": [{"version","id","at","actor","action","entity","entity_id",
+ * "changes","request_id"}]} (version null when the entity has no version column), changes being
+ * {"field": {"before": x, "after": y}}. entity, when given, must be the service's own (else 422);
+ * entity_id >= 1; actor 1..255 bytes; limit 1..500 (default 50); skip >= 0. Database failures
+ * answer through app_db_failure. */
 int audit_http_list(struct http_req *req, struct http_resp *resp);
 
 #endif
