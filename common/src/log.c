@@ -229,11 +229,11 @@ static int hex_digit(char c)
 	return -1;
 }
 
-/* True when the query parameter name s[0..n) decodes (percent escapes, '+') to customer_email,
- * compared case-insensitively (as the server's query lookup does). */
-static int is_redacted_name(const char *s, size_t n)
+/* True when the query parameter name s[0..n) decodes (percent escapes, '+') to want, compared
+ * case-insensitively (as the server's query lookup does). */
+static int name_is(const char *s, size_t n, const char *want)
 {
-	static const char want[] = "customer_email";
+	size_t wlen = strlen(want);
 	size_t i = 0, k = 0;
 
 	while (i < n) {
@@ -250,11 +250,25 @@ static int is_redacted_name(const char *s, size_t n)
 		}
 		if (c >= 'A' && c <= 'Z')
 			c += 'a' - 'A';
-		if (k >= sizeof(want) - 1 || c != want[k])
+		if (k >= wlen || c != want[k])
 			return 0;
 		k++;
 	}
-	return k == sizeof(want) - 1;
+	return k == wlen;
+}
+
+/* The parameters whose values never reach the log: the customer's e-mail, and bearer tokens
+ * sent in the query string (the services ignore them, docs/auth.md; they must not be logged
+ * either). */
+static int is_redacted_name(const char *s, size_t n)
+{
+	static const char *const names[] = { "customer_email", "access_token", "id_token",
+					     "token" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (name_is(s, n, names[i]))
+			return 1;
+	return 0;
 }
 
 void log_redact_query(const char *pq, char *out, size_t cap)

@@ -45,8 +45,8 @@ enum log_level log_access_level(int status, double duration_ms);
  * "slow"?}, at log_access_level. */
 void log_access(const struct log_access_rec *a);
 /* Copies path_query into out (cap bytes, always terminated) with the value of every
- * customer_email query parameter (name compared case-insensitively, also percent-encoded)
- * replaced by "REDACTED". */
+ * customer_email, access_token, id_token and token query parameter (name compared
+ * case-insensitively, also percent-encoded) replaced by "REDACTED". */
 void log_redact_query(const char *path_query, char *out, size_t cap);
 
 #endif
