@@ -135,8 +135,9 @@ enum db_status reservation_repo_reserve(struct db_pool *pool, const struct reser
 	/* Asynchronous commit: the caller (the order service) commits its finalize synchronously on
 	 * the same PostgreSQL cluster afterwards, and WAL is flushed in order, so a durable order
 	 * implies a durable reservation; a reservation lost in a server crash is one whose order
-	 * was never confirmed to a client (docs/consistency.md, "Durability"). */
-	st = sql_on(conn, "BEGIN; SET LOCAL synchronous_commit = off");
+	 * was never confirmed to a client (docs/consistency.md, "Durability of each commit").
+	 * DB_SHARED_WAL=0 (common/db.h) keeps the server's setting. */
+	st = sql_on(conn, "BEGIN; SELECT " DB_SAGA_ASYNC_COMMIT_SQL);
 	if (st != DB_OK)
 		goto out;
 	st = db_run(conn, "reservation_claim", 3, claim, &res);

@@ -16,13 +16,18 @@
 	"total_price::text, status, created_at, updated_at, reservation_id, stock_released"
 #define ORDER_NCOLS 13
 
-/* Commits of steps that are safe to lose in a PostgreSQL crash skip the WAL fsync wait:
- * - the intent insert and the key claim: the next durable commit of the saga (the catalog's
- *   reservation, in the same cluster, hence later in the same WAL) flushes them too, and if that
- *   commit never happens there is nothing to undo;
- * - deleting an undone intent, marking a released cancel: if lost, recovery repeats an
- *   idempotent release. Everything a client is told (finalize, status moves) commits durably. */
-#define ASYNC_COMMIT "WITH sc AS (SELECT set_config('synchronous_commit', 'off', true)) "
+/* Commits that a later synchronous commit on the same WAL makes durable, or whose loss in a
+ * PostgreSQL crash is harmless, skip the WAL flush wait (docs/consistency.md, "Durability of each
+ * commit"; the switch DB_SHARED_WAL in common/db.h turns this off):
+ * - the key claim and the intent insert: the saga's next durable commit (the finalize, or on a
+ *   failure path the key's release) comes later in the same WAL and flushes them too; if it never
+ *   happens, whatever was lost is undone by recovery or was never visible to a client;
+ * - deleting an undone intent, marking a released cancel, recovery's delete of a failed intent:
+ *   if lost, the intent (or flag) comes back and recovery repeats an idempotent release.
+ * Everything a client is told as a fact (finalize, status moves, a failed request's key release)
+ * commits with the server's synchronous_commit. The CTE must be referenced (FROM/USING sc) or
+ * PostgreSQL does not evaluate it. */
+#define ASYNC_COMMIT "WITH sc AS (SELECT " DB_SAGA_ASYNC_COMMIT_SQL ") "
 
 /* List statements: one prepared pair (page, count) per combination of the three filters, so each
  * gets a plan that uses its index. Bit 0 status, bit 1 e-mail, bit 2 book. */

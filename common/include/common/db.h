@@ -28,6 +28,26 @@ enum db_status {
 
 struct pg_result; /* libpq's PGresult */
 
+/* THE SWITCH for the saga's asynchronous commits (docs/consistency.md, "Durability of each
+ * commit"). The steps of POST /orders before its synchronous finalize (key claim, intent, the
+ * catalog's reservation) and a few settle steps that recovery repeats commit with
+ * synchronous_commit = off. That is safe only because the order tables and the catalog live in ONE
+ * PostgreSQL cluster (one WAL, flushed in order): the finalize's flush makes them durable too. If
+ * the catalog ever gets its own cluster, build with -DDB_SHARED_WAL=0 (or set it to 0 here): every
+ * such commit then keeps the server's synchronous_commit. */
+#ifndef DB_SHARED_WAL
+#define DB_SHARED_WAL 1
+#endif
+/* An SQL expression that sets synchronous_commit for the current transaction only (set_config
+ * with is_local = true, i.e. SET LOCAL). Used by order_repo.c (as a CTE of the one statement) and
+ * reservation_repo.c (inside its transaction); nothing else may turn commits asynchronous. */
+#if DB_SHARED_WAL
+#define DB_SAGA_ASYNC_COMMIT_SQL "set_config('synchronous_commit', 'off', true)"
+#else
+#define DB_SAGA_ASYNC_COMMIT_SQL \
+	"set_config('synchronous_commit', current_setting('synchronous_commit'), true)"
+#endif
+
 struct db_stmt {
 	const char *name;
 	const char *sql;
