@@ -41,7 +41,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -170,29 +169,6 @@ static json_t *detail_new(const char *msg)
 	return o;
 }
 
-/* A per-thread splitmix64 generator seeded from getrandom(2): request ids need uniqueness, not
- * secrecy, and this keeps a syscall off the request path. */
-static uint64_t rng_next(void)
-{
-	static _Thread_local uint64_t state;
-	uint64_t z;
-
-	if (state == 0) {
-		if (getrandom(&state, sizeof(state), 0) != (ssize_t)sizeof(state) || state == 0) {
-			struct timespec ts;
-
-			clock_gettime(CLOCK_REALTIME, &ts);
-			state = ((uint64_t)ts.tv_nsec << 32) ^ (uint64_t)ts.tv_sec ^
-				(uint64_t)(uintptr_t)&state;
-			state |= 1;
-		}
-	}
-	z = (state += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 /* 1..64 characters of [A-Za-z0-9._:-]. */
 static int request_id_sane(const char *s)
 {
@@ -210,25 +186,17 @@ static int request_id_sane(const char *s)
 	return n > 0;
 }
 
-/* The client's sane X-Request-ID, else 32 random hex digits. */
+/* The client's sane X-Request-ID, else 32 random hex digits (trace.c's per-thread generator:
+ * request ids need uniqueness, not secrecy). */
 static void request_id_pick(struct MHD_Connection *conn, char *out)
 {
-	static const char hex[] = "0123456789abcdef";
 	const char *given = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-ID");
-	int i;
 
 	if (given != NULL && request_id_sane(given)) {
 		memcpy(out, given, strlen(given) + 1);
 		return;
 	}
-	for (i = 0; i < 2; i++) {
-		uint64_t r = rng_next();
-		int k;
-
-		for (k = 0; k < 16; k++)
-			out[i * 16 + k] = hex[(r >> (k * 4)) & 15];
-	}
-	out[32] = '\0';
+	trace_random_hex(out, 16);
 }
 
 /* ---- the handler-facing API ------------------------------------------------------------- */
