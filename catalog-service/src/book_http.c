@@ -19,7 +19,8 @@
 #define BOOK_CACHE_NONE "no-store"
 /* A page of GET /books/{id} ETags: "b<version>". */
 #define BOOK_ETAG_PREFIX "b"
-/* If-Match lists longer than this match nothing (412). */
+/* Only the first this many entity tags of an If-Match list are compared; later ones are ignored
+ * (a bound on the array literal below, stated in the OpenAPI document). */
 #define BOOK_IF_MATCH_MAX 16
 
 /* A unique violation: the ISBN one gets its own message; any other (a primary key clash after
