@@ -75,9 +75,10 @@ int audit_http_list(struct http_req *req, struct http_resp *resp)
 			    NULL);
 	(void)valid_query_ll(http_query(req, "entity_id"), "entity_id", 0, 1, LLONG_MAX, &eid,
 			     errors);
-	if (actor != NULL && (actor[0] == '\0' || strlen(actor) > 255))
-		valid_error(errors, "string_too_long", "query", "actor",
-			    "actor must be 1 to 255 characters", NULL);
+	/* 1..255 characters, as the OpenAPI documents state (UTF-8 was checked by the server). */
+	if (actor != NULL && (actor[0] == '\0' || valid_utf8_chars(actor, strlen(actor)) > 255))
+		valid_error(errors, actor[0] == '\0' ? "string_too_short" : "string_too_long",
+			    "query", "actor", "actor must be 1 to 255 characters", NULL);
 	(void)valid_query_ll(http_query(req, "skip"), "skip", 0, 0, LLONG_MAX, &skip, errors);
 	(void)valid_query_ll(http_query(req, "limit"), "limit", AUDIT_LIMIT_DEFAULT, 1,
 			     AUDIT_LIMIT_MAX, &limit, errors);

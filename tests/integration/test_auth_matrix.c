@@ -32,7 +32,7 @@ static char *ann, *ann2, *bob, *nomail;
 static long call(const char *method, const char *base, const char *path, const char *body,
 		 const char *token, struct ts_resp *out)
 {
-	char url[512], hdr[9000];
+	char url[4096], hdr[9000];
 	const char *h[3] = {hdr, NULL, NULL};
 	struct ts_resp r;
 	long st;
@@ -553,6 +553,18 @@ START_TEST(test_every_write_leaves_an_audit_row)
 	 * the book's rows above are exactly its create and the price change.) */
 	/* Each service serves its own entity only; admins only; never a token. */
 	expect(422, "GET", cat.url, "/audit?entity=order", NULL, ts_admin_token());
+	/* actor: 1..255 characters (not bytes), as the OpenAPI document says. */
+	{
+		char aq[2048];
+		size_t n = (size_t)snprintf(aq, sizeof aq, "/audit?actor=");
+
+		for (int i = 0; i < 255; i++)
+			n += (size_t)snprintf(aq + n, sizeof aq - n, "%%C3%%A9"); /* U+00E9 */
+		expect(200, "GET", cat.url, aq, NULL, ts_admin_token());
+		snprintf(aq + n, sizeof aq - n, "e");
+		expect(422, "GET", cat.url, aq, NULL, ts_admin_token());
+		expect(422, "GET", cat.url, "/audit?actor=", NULL, ts_admin_token());
+	}
 	expect(403, "GET", cat.url, "/audit", NULL, ann);
 	expect_401("GET", ord.url, "/audit", NULL, NULL, 0);
 	expect(403, "GET", ord.url, "/audit", NULL, ann);
