@@ -363,12 +363,13 @@ static bool conn_stale(PGconn *pg)
 	return poll(&pfd, 1, 0) != 0;
 }
 
+static void rollback_or_close(struct db_conn *c);
+
 /* Makes an owned slot usable: rolls back a leftover transaction, replaces a broken or stale
  * connection, prepares statements on a new one. Returns DB_OK or DB_UNAVAILABLE. */
 static enum db_status conn_ready(struct db_conn *c, int64_t deadline)
 {
 	struct db_pool *pool = c->pool;
-	PGresult *res = NULL;
 	PGTransactionStatusType ts;
 	int64_t now;
 	char reason[128];
@@ -376,10 +377,7 @@ static enum db_status conn_ready(struct db_conn *c, int64_t deadline)
 	if (c->pg != NULL && PQstatus(c->pg) == CONNECTION_OK) {
 		ts = PQtransactionStatus(c->pg);
 		if (ts == PQTRANS_INERROR || ts == PQTRANS_INTRANS) {
-			res = PQexec(c->pg, "ROLLBACK");
-			if (PQresultStatus(res) != PGRES_COMMAND_OK)
-				conn_close(c);
-			PQclear(res);
+			rollback_or_close(c);
 		} else if (ts != PQTRANS_IDLE || conn_stale(c->pg)) {
 			conn_close(c);
 		}
@@ -507,7 +505,6 @@ enum db_status db_acquire(struct db_pool *pool, struct db_conn **conn)
 
 void db_release(struct db_pool *pool, struct db_conn *conn)
 {
-	PGresult *res = NULL;
 	PGTransactionStatusType ts;
 
 	if (conn == NULL)
@@ -516,10 +513,7 @@ void db_release(struct db_pool *pool, struct db_conn *conn)
 		ts = PQstatus(conn->pg) == CONNECTION_OK ? PQtransactionStatus(conn->pg)
 							 : PQTRANS_UNKNOWN;
 		if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR) {
-			res = PQexec(conn->pg, "ROLLBACK");
-			if (PQresultStatus(res) != PGRES_COMMAND_OK)
-				conn_close(conn);
-			PQclear(res);
+			rollback_or_close(conn);
 		} else if (ts != PQTRANS_IDLE) {
 			conn_close(conn);
 		}
@@ -602,6 +596,22 @@ static PGresult *exec_bounded(struct db_conn *conn, const char *stmt, const char
 		PQclear(last);
 		last = r;
 	}
+}
+
+/* Ends the open transaction of c with a ROLLBACK bounded like any statement (exec_bounded): a
+ * server that froze mid-transaction must not hold the releasing worker, and the pool slot, for
+ * good. Closes the connection when the rollback fails or gets no answer in time. */
+static void rollback_or_close(struct db_conn *c)
+{
+	bool timed_out;
+	PGresult *r = exec_bounded(c, NULL, "ROLLBACK", 0, NULL, &timed_out);
+
+	if (timed_out)
+		log_msg(LOG_WARN, NULL, "db: no answer to ROLLBACK within %d ms; connection dropped",
+			c->pool->answer_ms);
+	if (timed_out || PQresultStatus(r) != PGRES_COMMAND_OK)
+		conn_close(c);
+	PQclear(r);
 }
 
 /* db_run / db_run_sql: one statement, bounded (exec_bounded). */
