@@ -844,6 +844,11 @@ static int slash_redirect(struct http_listener *lst, struct MHD_Connection *conn
 
 	if (n < 2 || url[n - 1] != '/')
 		return 0;
+	/* The path arrives decoded: redirect only plain RFC 3986 path characters, so a control
+	 * character or a space can never cut or bend the Location (it stays a 404). */
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)url[i]) && strchr("-._~/!$&'()*+,;=:@", url[i]) == NULL)
+			return 0;
 	while (n > 1 && url[n - 1] == '/')
 		n--;
 	bare = strndup(url, n);

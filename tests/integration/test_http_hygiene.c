@@ -284,8 +284,11 @@ START_TEST(test_admin_health_stays_fast_while_every_api_worker_is_blocked)
 	qsort(ms, 60, sizeof(ms[0]), cmp_ll);
 	fprintf(stderr, "admin /health with the API blocked (%zu GETs): p50 %lld ms, p99 %lld ms\n",
 		nget, ms[30], ms[59]);
-	/* p99 of 60 samples: all but the slowest. */
-	ck_assert_msg(ms[58] <= 10, "admin /health p99 %lld ms > 10 ms", ms[58]);
+	/* The 10 ms p99 goal is a percentile: printed above (and measured quiet by the bench),
+	 * not asserted (DECISIONS: tests assert bounds with slack). The bound asserted: all but
+	 * the slowest of 60 probes answer within 100 ms while the API port (below) gives nothing
+	 * in 500 ms — the listeners are independent even on a loaded machine. */
+	ck_assert_msg(ms[58] <= 100, "admin /health p99 %lld ms > 100 ms", ms[58]);
 	/* The same probe on the API port waits for a worker: proves the workers were blocked. */
 	{
 		static const char req[] = "GET /health HTTP/1.1\r\nHost: t\r\n\r\n";
@@ -855,6 +858,13 @@ START_TEST(test_trailing_slash_redirects_with_the_prefix)
 	ck_assert_int_eq(r.status, 404);
 	ts_resp_free(&r);
 	c_req(&r, "GET", NULL, "/catalog/nothing/");
+	ck_assert_int_eq(r.status, 404);
+	ts_resp_free(&r);
+	/* A decoded control character or space never reaches a Location. */
+	c_req(&r, "GET", NULL, "/catalog/books/1%%0Ax/");
+	ck_assert_int_eq(r.status, 404);
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/catalog/books/1%%20x/");
 	ck_assert_int_eq(r.status, 404);
 	ts_resp_free(&r);
 	/* Without a base path, a prefix-stripping proxy names its prefix. */
