@@ -23,6 +23,7 @@ for v in 17 16 15; do
 done
 [ -n "$bindir" ] || die "pg_dump not found (apt-get install postgresql)"
 run_tmp backup-restore
+auth_dev_env || die "no development key"
 db=backup_restore_$RUN_ID
 url=$(fresh_db "$db") || die "cannot create database $db"   # the owner's URL (migrations, dumps)
 roles=$(db_role_urls "$db") || die "no role URLs for $db"
@@ -54,11 +55,13 @@ start_services() {
 }
 
 # call METHOD URL [BODY [STATUS]]: one API call (not in a subshell, so a wrong status, default
-# 200, ends the check); the answer's body is in $RUN_TMP/body.
+# 200, ends the check); the answer's body is in $RUN_TMP/body. Authenticated as an admin; the
+# catalog's internal /reservations API with the internal service token (docs/auth.md).
 call() {
-  local method=$1 u=$2 body=${3:-} want=${4:-200} code
+  local method=$1 u=$2 body=${3:-} want=${4:-200} code tok=$ADMIN_TOKEN
+  case "$u" in */reservations*) tok=$INTERNAL_API_TOKEN ;; esac
   code=$(curl -s -o "$RUN_TMP/body" -w '%{http_code}' -X "$method" "$u" \
-    -H 'Content-Type: application/json' ${body:+-d "$body"})
+    -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' ${body:+-d "$body"})
   [ "$code" = "$want" ] || die "$method $u answered $code, want $want: $(cat "$RUN_TMP/body")"
 }
 field() { jq -r ".$1" "$RUN_TMP/body"; }

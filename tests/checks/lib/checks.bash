@@ -85,3 +85,19 @@ ensure_k8s_tools() {
     (cd "$kdir" && npm ci --no-audit --no-fund --loglevel=error) || { echo "FAIL  npm ci in tests/k8s failed"; return 1; }
   fi
 }
+# auth_dev_env: authentication on, the way `make run` does it (docs/auth.md): a per-run development
+# key made by scripts/devkeys.sh in $RUN_TMP/auth (call run_tmp first), the daemons' environment
+# exported (AUTH_JWKS, AUTH_ISSUER, AUTH_AUDIENCE, INTERNAL_API_TOKEN; daemons started afterwards
+# inherit it), AUTH_DEV_KEYS so scripts/token.sh signs with that key, and ADMIN_TOKEN and
+# CUSTOMER_TOKEN (customer@example.com) minted by scripts/token.sh. Never AUTH_DISABLED.
+auth_dev_env() {
+  local dir=$RUN_TMP/auth
+  "$SOURCE_DIR/scripts/devkeys.sh" "$dir" 2>/dev/null || { echo "FAIL  scripts/devkeys.sh $dir failed"; return 1; }
+  export AUTH_DEV_KEYS=$dir AUTH_JWKS=$dir/jwks.json
+  export AUTH_ISSUER=${AUTH_ISSUER:-http://localhost/dev} AUTH_AUDIENCE=${AUTH_AUDIENCE:-bookstore}
+  export INTERNAL_API_TOKEN=${INTERNAL_API_TOKEN:-$(openssl rand -hex 24)}
+  unset AUTH_DISABLED
+  ADMIN_TOKEN=$("$SOURCE_DIR/scripts/token.sh" --role admin) || return 1
+  CUSTOMER_TOKEN=$("$SOURCE_DIR/scripts/token.sh" --role customer --email customer@example.com) || return 1
+  export ADMIN_TOKEN CUSTOMER_TOKEN
+}
