@@ -2,12 +2,14 @@
 // puppeteer-core) and uses it as a person would: waits for the operation list, expands an
 // operation, clicks "Try it out" and "Execute", and expects a 200 whose JSON is not empty.
 //
-//   node docs_page.mjs --page URL --op PATH [--min-items N] [--shot FILE] [--page URL ...]
+//   node docs_page.mjs --page URL --op PATH [--min-items N] [--shot FILE] [--token-env NAME] [--page URL ...]
 //
 // --page  the docs page, e.g. http://127.0.0.1:8000/docs or http://127.0.0.1:8080/catalog/docs
 // --op    the GET operation to run, as the document names it (/books, /orders)
 // --min-items  the answer's list must hold at least N entries (default 1)
 // --shot  where to save a full-page screenshot after the answer arrived (a test artifact)
+// --token-env  the environment variable holding a bearer token: before "Try it out" the token is
+//         entered in the page's Authorize dialog, as a person would, and the call must carry it
 //
 // Chromium runs with --host-resolver-rules="MAP * ~NOTFOUND, EXCLUDE 127.0.0.1": every host but
 // 127.0.0.1 fails to resolve, so a page that needs a CDN (or any other site) shows nothing and the
@@ -26,11 +28,15 @@ function parseArgs(argv) {
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
     if (value === undefined) throw new Error(`${flag} needs a value`);
-    if (flag === '--page') pages.push({ url: value, op: null, shot: null, minItems: 1 });
+    if (flag === '--page') pages.push({ url: value, op: null, shot: null, minItems: 1, token: null });
     else if (pages.length === 0) throw new Error(`${flag} before --page`);
     else if (flag === '--op') pages[pages.length - 1].op = value;
     else if (flag === '--shot') pages[pages.length - 1].shot = value;
     else if (flag === '--min-items') pages[pages.length - 1].minItems = Number(value);
+    else if (flag === '--token-env') {
+      pages[pages.length - 1].token = process.env[value];
+      if (!pages[pages.length - 1].token) throw new Error(`--token-env: ${value} is empty`);
+    }
     else throw new Error(`unknown argument ${flag}`);
   }
   if (pages.length === 0 || pages.some((p) => !p.op)) {
@@ -78,6 +84,15 @@ async function checkPage(browser, spec) {
     const count = await page.$$eval('.opblock', (els) => els.length);
     console.log(`PASS  ${spec.url}: operation list rendered (${count} operations)`);
 
+    if (spec.token) {
+      // The Authorize dialog: the bearer scheme's value field, "Authorize", then "Close".
+      await (await page.waitForSelector('.auth-wrapper button.authorize')).click();
+      const input = await page.waitForSelector('.modal-ux .auth-container input');
+      await input.type(spec.token);
+      await (await page.waitForSelector('.modal-ux .auth-btn-wrapper button.authorize')).click();
+      await (await page.waitForSelector('.modal-ux .auth-btn-wrapper button.btn-done')).click();
+      console.log(`PASS  ${spec.url}: bearer token entered in the Authorize dialog`);
+    }
     const block = (await page.waitForFunction((op) => {
       for (const b of document.querySelectorAll('.opblock.opblock-get')) {
         const p = b.querySelector('.opblock-summary-path');
@@ -111,6 +126,9 @@ async function checkPage(browser, spec) {
     // A list answer: an array, or a page object holding one ({"total": n, "books": [...]}).
     const items = Array.isArray(body) ? body : Object.values(body || {}).find(Array.isArray);
     if (r.status() !== 200) throw new Error(`GET ${spec.op} answered ${r.status()}`);
+    if (spec.token && r.request().headers().authorization !== `Bearer ${spec.token}`) {
+      throw new Error(`GET ${spec.op} did not carry the authorized bearer token`);
+    }
     if (!Array.isArray(items)) throw new Error(`GET ${spec.op}: no list in ${JSON.stringify(body).slice(0, 200)}`);
     // The page shows the answer too: its live response table names the status.
     await block.waitForSelector('.live-responses-table tr.response .response-col_status');

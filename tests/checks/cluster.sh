@@ -69,6 +69,18 @@ for attempt in 1 2 3; do
   grep -q 'is in use' "$RUN_TMP/cluster-up.log" || die "scripts/cluster.sh up failed"
 done
 ok "cluster up: 2 catalog + 2 order replicas behind $base"
+# Authentication is on (scripts/cluster.sh: dev keys in $CLUSTER_DIR/auth, docs/auth.md): tokens from
+# scripts/token.sh with that key. Two customers (for "cannot list others"), an admin, and one
+# customer per load worker (load<w>@example.com, the e-mail its orders carry).
+export AUTH_DEV_KEYS=$CLUSTER_DIR/auth
+tok() { "$SOURCE_DIR/scripts/token.sh" "$@"; }
+ADMIN_TOKEN=$(tok --role admin) && CUSTOMER_TOKEN=$(tok --role customer --email edge-a@example.com --sub edge-a) &&
+  OTHER_TOKEN=$(tok --role customer --email edge-b@example.com --sub edge-b) || die "scripts/token.sh failed"
+AS_ADMIN=(-H "Authorization: Bearer $ADMIN_TOKEN")
+AS_CUSTOMER=(-H "Authorization: Bearer $CUSTOMER_TOKEN")
+AS_OTHER=(-H "Authorization: Bearer $OTHER_TOKEN")
+for w in $(seq 0 $((WORKERS - 1))); do tok --role customer --email "load$w@example.com" --sub "load-$w" || exit 1
+done >"$RUN_TMP/load-tokens" || die "cannot mint the load workers' tokens"
 # Least privilege as in Kubernetes: the replicas' connections belong to their services' roles only.
 users=$(psql "$DATABASE_URL" -Atc "select string_agg(distinct usename, ',' order by usename) from pg_stat_activity
   where datname = current_database() and pid <> pg_backend_pid()")
@@ -96,7 +108,8 @@ if grep -qx '    proxy_next_upstream error timeout http_502 http_504;' <<<"$dire
 else bad "retry/intercept policy differs"; grep -n 'proxy_next_upstream\|intercept' "$conf"; fi
 
 # 1. Smoke through the edge (no rewrite, order -> catalog on the internal path).
-if bash "$SOURCE_DIR/tests/smoke.sh" "$base" >"$RUN_TMP/cluster-smoke.log" 2>&1; then
+if BOOKSTORE_ADMIN_TOKEN=$ADMIN_TOKEN BOOKSTORE_CUSTOMER_TOKEN=$CUSTOMER_TOKEN \
+     bash "$SOURCE_DIR/tests/smoke.sh" "$base" >"$RUN_TMP/cluster-smoke.log" 2>&1; then
   ok "tests/smoke.sh through the local edge"
 else
   cat "$RUN_TMP/cluster-smoke.log"; bad "tests/smoke.sh through the local edge"
@@ -121,8 +134,10 @@ for path in /catalog/reservations /catalog/reservations/x /catalog/health /catal
   if edge_json_is 404 "Not Found" "$base$path"; then ok "perimeter: GET $path -> JSON 404 from the edge"
   else bad "perimeter: GET $path is not the edge's JSON 404"; fi
 done
-# The attack of the access-control issue: an anonymous reservation through the edge.
-pbook=$(curl -s -X POST "$base/catalog/books" -H 'Content-Type: application/json' \
+# The attacks of the access-control issue, through the edge with authentication on: an anonymous
+# reservation (the edge's 404: the path is not routed), anonymous delete and stock changes (the
+# catalog's 401), a customer's stock change (403); the book and its stock unchanged after each.
+pbook=$(curl -s -X POST "$base/catalog/books" "${AS_ADMIN[@]}" -H 'Content-Type: application/json' \
   -d '{"title":"perimeter book","author":"Edge Tester","price":"5.00","quantity":7}' | jq -r .id)
 [[ "$pbook" =~ ^[0-9]+$ ]] || die "cannot create the perimeter test book"
 stock_before=$(curl -s "$base/catalog/books/$pbook" | jq .quantity)
@@ -131,18 +146,53 @@ if edge_json_is 404 "Not Found" -X POST "$base/catalog/reservations" -H 'Content
    [ "$(curl -s "$base/catalog/books/$pbook" | jq .quantity)" = "$stock_before" ]; then
   ok "perimeter: POST /catalog/reservations -> JSON 404, stock unchanged"
 else bad "perimeter: POST /catalog/reservations reached the catalog"; fi
+# refused WHO STATUS DETAIL METHOD [BODY]: WHO (anonymous or customer) changing the perimeter book
+# gets STATUS with {"detail": DETAIL}, and the book's stock is unchanged.
+refused() {
+  local who=$1 want=$2 detail=$3 method=$4 body=${5:-} auth=() data=()
+  [ "$who" = customer ] && auth=("${AS_CUSTOMER[@]}")
+  [ -n "$body" ] && data=(-H 'Content-Type: application/json' -d "$body")
+  if edge_json_is "$want" "$detail" -X "$method" "${auth[@]}" "${data[@]}" "$base/catalog/books/$pbook" &&
+     [ "$(curl -s "$base/catalog/books/$pbook" | jq .quantity)" = "$stock_before" ]; then
+    ok "perimeter: $who $method /catalog/books/{id} -> $want, stock unchanged"
+  else bad "perimeter: $who $method /catalog/books/{id} was not refused with $want"; fi
+}
+refused anonymous 401 "Not authenticated" DELETE
+refused anonymous 401 "Not authenticated" PATCH '{"quantity":0}'
+refused anonymous 401 "Not authenticated" PUT '{"title":"perimeter book","author":"Edge Tester","price":"5.00","quantity":0}'
+refused customer 403 "Not enough permissions" PATCH '{"quantity":0}'
+refused customer 403 "Not enough permissions" DELETE
+# Orders: anonymous listing refused; a customer sees only its own orders and may not name another
+# customer; an admin lists every customer's orders.
+for who in a b; do
+  [ "$who" = a ] && auth=("${AS_CUSTOMER[@]}") || auth=("${AS_OTHER[@]}")
+  st=$(curl -s -o "$RUN_TMP/order.json" -w '%{http_code}' -X POST "$base/orders" "${auth[@]}" -H 'Content-Type: application/json' \
+    -d "{\"book_id\":$pbook,\"customer_name\":\"Edge $who\",\"customer_email\":\"edge-$who@example.com\",\"quantity\":1}")
+  [ "$st" = 201 ] || bad "perimeter: customer edge-$who POST /orders -> $st $(head -c 200 "$RUN_TMP/order.json")"
+done
+if edge_json_is 401 "Not authenticated" "$base/orders?limit=1"; then ok "perimeter: anonymous GET /orders -> 401"
+else bad "perimeter: anonymous GET /orders was not refused"; fi
+st=$(curl -s -o "$RUN_TMP/orders.json" -w '%{http_code}' "${AS_CUSTOMER[@]}" "$base/orders?limit=100")
+mine=$(jq -r '[.items[].customer_email] | unique | join(",")' "$RUN_TMP/orders.json" 2>/dev/null)
+if [ "$st" = 200 ] && [ "$mine" = edge-a@example.com ]; then ok "perimeter: a customer's GET /orders lists only its own orders"
+else bad "perimeter: customer GET /orders -> $st, customers listed: '$mine'"; fi
+if edge_json_is 403 "Not enough permissions" "${AS_CUSTOMER[@]}" "$base/orders?customer_email=edge-b@example.com"; then
+  ok "perimeter: a customer cannot list another customer's orders (403)"
+else bad "perimeter: a customer listed another customer's orders"; fi
+st=$(curl -s -o "$RUN_TMP/orders.json" -w '%{http_code}' "${AS_ADMIN[@]}" "$base/orders?limit=100")
+all=$(jq -r '[.items[].customer_email] | unique | join(",")' "$RUN_TMP/orders.json" 2>/dev/null)
+if [ "$st" = 200 ] && [ "$all" = edge-a@example.com,edge-b@example.com ]; then ok "perimeter: an admin's GET /orders lists every customer's orders"
+else bad "perimeter: admin GET /orders -> $st, customers listed: '$all'"; fi
 # Public operations answer; the services' own errors pass through (not replaced by edge pages).
 st=$(curl -s -o "$RUN_TMP/openapi.json" -w '%{http_code}' "$base/catalog/openapi.json")
 if [ "$st" = 200 ] && jq -e '.openapi' "$RUN_TMP/openapi.json" >/dev/null; then ok "public: GET /catalog/openapi.json -> 200"
 else bad "public: GET /catalog/openapi.json -> $st"; fi
 st=$(curl -s -o /dev/null -w '%{http_code}' "$base/catalog/books?limit=1")
 [ "$st" = 200 ] && ok "public: GET /catalog/books -> 200" || bad "public: GET /catalog/books -> $st"
-st=$(curl -s -o /dev/null -w '%{http_code}' "$base/orders?limit=1")
-[ "$st" = 200 ] && ok "public: GET /orders -> 200" || bad "public: GET /orders -> $st"
 body=$(curl -s "$base/catalog/books/999999999")
 if [ "$(printf '%s' "$body" | jq -r .detail)" = "Book not found" ]; then ok "the catalog's own 404 passes through the edge"
 else bad "the catalog's 404 was replaced: $body"; fi
-st=$(curl -s -o "$RUN_TMP/e422" -w '%{http_code}' "$base/orders/abc")
+st=$(curl -s -o "$RUN_TMP/e422" -w '%{http_code}' "${AS_ADMIN[@]}" "$base/orders/abc")
 if [ "$st" = 422 ] && jq -e '.detail | type == "array"' "$RUN_TMP/e422" >/dev/null; then ok "the order service's own 422 passes through the edge"
 else bad "the order service's 422 was replaced: $st $(head -c 200 "$RUN_TMP/e422")"; fi
 # nginx's own errors are JSON: 413 over the body limit (1 MB), 400 for a header over 16 KB.
@@ -204,7 +254,7 @@ else cat "$RUN_TMP/scale.log"; bad "scale catalog 2"; fi
 # Test books for the load (stock large enough to sell, small enough to run out sometimes).
 books=()
 for i in 1 2 3; do
-  r=$(curl -s -X POST "$base/catalog/books" -H 'Content-Type: application/json' \
+  r=$(curl -s -X POST "$base/catalog/books" "${AS_ADMIN[@]}" -H 'Content-Type: application/json' \
     -d "{\"title\":\"load book $i $$\",\"author\":\"Load Tester\",\"price\":\"9.99\",\"quantity\":300}")
   id=$(printf '%s' "$r" | jq -r .id 2>/dev/null)
   [[ "$id" =~ ^[0-9]+$ ]] || die "cannot create load book: $r"
@@ -236,7 +286,7 @@ settle_and_check() {
 
 run_load() { # DURATION_MS OUT [--stop-file F]
   node "$SOURCE_DIR/tests/checks/lib/load.mjs" --base "$base" --books "$book_list" --workers "$WORKERS" \
-    --duration-ms "$1" --out "$2" "${@:3}"
+    --tokens "$RUN_TMP/load-tokens" --duration-ms "$1" --out "$2" "${@:3}"
 }
 # Alive and not a zombie (orphans may not be reaped at once where PID 1 is not an init).
 alive_pid() { [ -r "/proc/$1/stat" ] && [ "$(awk '{print $3}' "/proc/$1/stat")" != Z ]; }

@@ -5,9 +5,11 @@
 # Debian's headless Chromium through tests/browser/docs_page.mjs (puppeteer-core, locked in
 # tests/package-lock.json): every host but 127.0.0.1 fails to resolve, the operation list must
 # render, and "Try it out" + "Execute" on GET /books and GET /orders must show a 200 with a
-# non-empty list. Screenshots are kept in $BUILD_DIR/artifacts/ (docs-catalog.png, docs-orders.png).
+# non-empty list; GET /books anonymously (public), GET /orders after entering an admin token
+# (scripts/token.sh, a per-run dev key) in the page's Authorize dialog. Screenshots are kept in $BUILD_DIR/artifacts/ (docs-catalog.png, docs-orders.png).
 # DOCS_PAGE_URL (+ DOCS_ORDERS_PAGE_URL) point the browser at other pages instead, e.g. through
-# the local nginx ingress (then nothing is started here).
+# the local nginx ingress (then nothing is started here; DOCS_ORDERS_TOKEN is then the bearer
+# token for GET /orders, default an admin token minted with AUTH_DEV_KEYS, e.g. <cluster dir>/auth).
 set -uo pipefail
 . "$(dirname "$0")/lib/checks.bash"
 
@@ -36,7 +38,12 @@ trap cleanup EXIT
 if [ -n "${DOCS_PAGE_URL:-}" ]; then
   catalog_page=$DOCS_PAGE_URL
   orders_page=${DOCS_ORDERS_PAGE_URL:-}
+  if [ -n "$orders_page" ] && [ -z "${DOCS_ORDERS_TOKEN:-}" ]; then
+    DOCS_ORDERS_TOKEN=$("$SOURCE_DIR/scripts/token.sh" --role admin) || die "set DOCS_ORDERS_TOKEN or AUTH_DEV_KEYS"
+  fi
 else
+  auth_dev_env || die "no development key"
+  DOCS_ORDERS_TOKEN=$ADMIN_TOKEN
   db=docs_browser_$RUN_ID
   url=$(fresh_db "$db") || die "cannot create database $db"   # the owner's URL
   roles=$(db_role_urls "$db") || die "no role URLs for $db"
@@ -58,7 +65,7 @@ else
   wait_200 "http://127.0.0.1:$cport/ready" 20 || die "catalog-service not ready (see $RUN_TMP/catalog.log)"
   wait_200 "http://127.0.0.1:$oport/ready" 20 || die "order-service not ready (see $RUN_TMP/order.log)"
   code=$(curl -s -o "$RUN_TMP/order.json" -w '%{http_code}' -X POST "http://127.0.0.1:$oport/orders" \
-    -H 'Content-Type: application/json' \
+    -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' \
     -d '{"book_id":1,"customer_name":"Ada Lovelace","customer_email":"ada@example.com","quantity":1}')
   [ "$code" = 201 ] || die "POST /orders answered $code: $(cat "$RUN_TMP/order.json")"
   catalog_page=http://127.0.0.1:$cport/catalog/docs
@@ -68,7 +75,8 @@ else
 fi
 
 args=(--page "$catalog_page" --op /books --min-items "${catalog_min:-1}" --shot "$artifacts/docs-catalog.png")
-[ -n "$orders_page" ] && args+=(--page "$orders_page" --op /orders --shot "$artifacts/docs-orders.png")
+[ -n "$orders_page" ] && args+=(--page "$orders_page" --op /orders --shot "$artifacts/docs-orders.png" --token-env DOCS_ORDERS_TOKEN)
+export DOCS_ORDERS_TOKEN
 if (cd "$tdir" && timeout 180 node browser/docs_page.mjs "${args[@]}"); then
   ok "docs pages work in headless Chromium with no host but 127.0.0.1"
 else

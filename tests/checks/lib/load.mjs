@@ -2,6 +2,8 @@
 //
 // node load.mjs --base http://127.0.0.1:8080 --books 3,4,5 --workers 8 --duration-ms 20000
 //               --out result.json [--stop-file F]   (ends early once file F exists)
+//               [--tokens FILE]   (one bearer token per line, line w for worker w: its customer,
+//                                  email load<w>@example.com; the reads stay anonymous)
 // Each worker loops until the deadline over: GET /catalog/books/{id}, GET /catalog/books?search=,
 // POST /orders (quantity 1 of a random test book), and PATCH /orders/{id}/status cancelled for one of
 // its own pending orders. One TCP connection per request (no keep-alive), so a request can only fail
@@ -11,11 +13,16 @@
 import fs from 'node:fs';
 import http from 'node:http';
 
-const opts = { base: 'http://127.0.0.1:8080', books: '', workers: 8, 'duration-ms': 20000, out: '', 'stop-file': '' };
+const opts = { base: 'http://127.0.0.1:8080', books: '', workers: 8, 'duration-ms': 20000, out: '', 'stop-file': '', tokens: '' };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i += 2) opts[argv[i].replace(/^--/, '')] = argv[i + 1];
 const base = new URL(opts.base);
 const books = opts.books.split(',').filter(Boolean).map(Number);
+const tokens = opts.tokens ? fs.readFileSync(opts.tokens, 'utf8').split('\n').filter(Boolean) : [];
+if (opts.tokens && tokens.length < Number(opts.workers)) {
+  console.error(`load: ${opts.tokens} has ${tokens.length} tokens for ${opts.workers} workers`);
+  process.exit(2);
+}
 let deadline = Date.now() + Number(opts['duration-ms']);
 // SIGTERM ends the run early but still writes the result (workers finish their current request).
 process.on('SIGTERM', () => { deadline = 0; });
@@ -33,12 +40,16 @@ function record(op, ok, detail) {
   }
 }
 
-function request(method, path, body) {
+function request(method, path, body, token) {
   return new Promise((resolve) => {
     const data = body ? JSON.stringify(body) : null;
     const req = http.request({
       host: base.hostname, port: base.port || 80, method, path, agent: false, timeout: 15000,
-      headers: { Connection: 'close', ...(data ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) } : {}) },
+      headers: {
+        Connection: 'close',
+        ...(token ? { Authorization: `Bearer ${token}` } : {}),
+        ...(data ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) } : {}),
+      },
     }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
@@ -60,6 +71,7 @@ function request(method, path, body) {
 const pick = (a) => a[Math.floor(Math.random() * a.length)];
 async function worker(w) {
   const mine = [];
+  const token = tokens[w];
   let n = 0;
   while (Date.now() < deadline && !(opts['stop-file'] && fs.existsSync(opts['stop-file']))) {
     const r = Math.random();
@@ -74,12 +86,12 @@ async function worker(w) {
       const book = pick(books);
       const res = await request('POST', '/orders', {
         book_id: book, customer_name: `Load ${w}`, customer_email: `load${w}@example.com`, quantity: 1,
-      });
+      }, token);
       record('post_order', res.status === 201 || res.status === 409, res);
       if (res.status === 201 && res.json) mine.push(res.json.id);
     } else {
       const id = mine.splice(Math.floor(Math.random() * mine.length), 1)[0];
-      const res = await request('PATCH', `/orders/${id}/status`, { status: 'cancelled' });
+      const res = await request('PATCH', `/orders/${id}/status`, { status: 'cancelled' }, token);
       record('cancel_order', res.status === 200, res);
     }
   }
