@@ -6,7 +6,10 @@
 #   1. tests/smoke.sh passes through the edge (orders reach the catalog on the internal path);
 #      perimeter: internal and unknown paths are JSON 404s from the edge, the services' own errors
 #      pass through untouched, nginx's own errors (413, 400, 429, 502) are JSON, an 8 KB token
-#      reaches the service; Prometheus file-SD targets follow scale up/down;
+#      reaches the service; with authentication on (tokens from scripts/token.sh and the cluster's
+#      dev key): anonymous writes refused (401), customers refused book writes (403), customers
+#      list only their own orders, admins all; the docs pages' "Try it out" through the edge;
+#      Prometheus file-SD targets follow scale up/down;
 #   2. under a mixed load of reads, orders and cancellations through the ingress, SIGKILL one catalog
 #      and one order replica: the only failed requests are those in flight on the killed processes
 #      (at most one per load worker per kill, all within KILL_WINDOW_MS of a kill), and once recovery
@@ -183,6 +186,13 @@ st=$(curl -s -o "$RUN_TMP/orders.json" -w '%{http_code}' "${AS_ADMIN[@]}" "$base
 all=$(jq -r '[.orders[].customer_email] | unique | join(",")' "$RUN_TMP/orders.json" 2>/dev/null)
 if [ "$st" = 200 ] && [[ ",$all," == *,edge-a@example.com,* ]] && [[ ",$all," == *,edge-b@example.com,* ]]; then ok "perimeter: an admin's GET /orders lists every customer's orders"
 else bad "perimeter: admin GET /orders -> $st, customers listed: '$all'"; fi
+# The docs pages through the edge, with authentication on (tests/checks/docs_browser.sh in its
+# DOCS_PAGE_URL mode): "Try it out" on GET /catalog/books anonymously, on GET /orders after the
+# admin token was entered in the page's Authorize dialog.
+if DOCS_PAGE_URL=$base/catalog/docs DOCS_ORDERS_PAGE_URL=$base/orders/docs DOCS_ORDERS_TOKEN=$ADMIN_TOKEN \
+     DOCS_SHOT_PREFIX=docs-edge RUN_ID=$RUN_ID-docs bash "$SOURCE_DIR/tests/checks/docs_browser.sh" >"$RUN_TMP/docs-edge.log" 2>&1; then
+  ok "docs pages through the edge: Try it out on GET /catalog/books (anonymous) and GET /orders (Authorize, admin token)"
+else cat "$RUN_TMP/docs-edge.log"; bad "docs pages through the edge"; fi
 # Public operations answer; the services' own errors pass through (not replaced by edge pages).
 st=$(curl -s -o "$RUN_TMP/openapi.json" -w '%{http_code}' "$base/catalog/openapi.json")
 if [ "$st" = 200 ] && jq -e '.openapi' "$RUN_TMP/openapi.json" >/dev/null; then ok "public: GET /catalog/openapi.json -> 200"

@@ -9,7 +9,8 @@
 # (scripts/token.sh, a per-run dev key) in the page's Authorize dialog. Screenshots are kept in $BUILD_DIR/artifacts/ (docs-catalog.png, docs-orders.png).
 # DOCS_PAGE_URL (+ DOCS_ORDERS_PAGE_URL) point the browser at other pages instead, e.g. through
 # the local nginx ingress (then nothing is started here; DOCS_ORDERS_TOKEN is then the bearer
-# token for GET /orders, default an admin token minted with AUTH_DEV_KEYS, e.g. <cluster dir>/auth).
+# token for GET /orders, default an admin token minted with AUTH_DEV_KEYS, e.g. <cluster dir>/auth;
+# DOCS_SHOT_PREFIX names the screenshots, default docs). tests/checks/cluster.sh runs it so.
 set -uo pipefail
 . "$(dirname "$0")/lib/checks.bash"
 
@@ -74,8 +75,8 @@ else
   orders_page=http://127.0.0.1:$oport/orders/docs
 fi
 
-args=(--page "$catalog_page" --op /books --min-items "${catalog_min:-1}" --shot "$artifacts/docs-catalog.png")
-[ -n "$orders_page" ] && args+=(--page "$orders_page" --op /orders --shot "$artifacts/docs-orders.png" --token-env DOCS_ORDERS_TOKEN)
+args=(--page "$catalog_page" --op /books --min-items "${catalog_min:-1}" --shot "$artifacts/${DOCS_SHOT_PREFIX:-docs}-catalog.png")
+[ -n "$orders_page" ] && args+=(--page "$orders_page" --op /orders --shot "$artifacts/${DOCS_SHOT_PREFIX:-docs}-orders.png" --token-env DOCS_ORDERS_TOKEN)
 export DOCS_ORDERS_TOKEN
 if (cd "$tdir" && timeout 180 node browser/docs_page.mjs "${args[@]}"); then
   ok "docs pages work in headless Chromium with no host but 127.0.0.1"
