@@ -141,6 +141,7 @@ else
   bad "books/orders tables missing after migration"
 fi
 
+scripts_token() { bash "$SOURCE_DIR/scripts/token.sh" "$@"; }
 # 4. One container per service, the manifests' environment, hardened like the pod spec.
 start_container() { # SVC IMAGE PORT NAME [extra -e ...]
   local svc=$1 img=$2 port=$3 name=$4 envs=() kv
@@ -195,8 +196,11 @@ if [ "$users" = catalog_app,orders_app ]; then ok "the containers connect as cat
 else bad "the containers' database users are '$users', want catalog_app,orders_app"; fi
 echo "RSS idle: catalog $(rss "$cat_name") KiB, order $(rss "$ord_name") KiB" | tee -a "$RUN_TMP/figures.txt"
 
-# 5. The smoke story against the containers.
-if CATALOG_URL=http://127.0.0.1:$cat_port ORDER_URL=http://127.0.0.1:$ord_port bash "$SOURCE_DIR/tests/smoke.sh"; then
+# 5. The smoke story against the containers, with tokens from scripts/token.sh signed by this run's
+# dev key (the containers' AUTH_JWKS).
+if BOOKSTORE_ADMIN_TOKEN=$(AUTH_DEV_KEYS=$RUN_TMP/auth scripts_token --role admin --iss http://localhost/dev) \
+   BOOKSTORE_CUSTOMER_TOKEN=$(AUTH_DEV_KEYS=$RUN_TMP/auth scripts_token --role customer --iss http://localhost/dev) \
+   CATALOG_URL=http://127.0.0.1:$cat_port ORDER_URL=http://127.0.0.1:$ord_port bash "$SOURCE_DIR/tests/smoke.sh"; then
   ok "tests/smoke.sh against the containers"
 else
   podman logs "$cat_name" 2>&1 | tail -5; podman logs "$ord_name" 2>&1 | tail -5
@@ -240,7 +244,9 @@ kube_play() {
   kc=$(free_port); ko=$(free_port)
   while [ "$ko" = "$kc" ]; do ko=$(free_port); done
   # Both pods share the host network: distinct admin ports (ADMIN_PORT in their ConfigMaps).
-  export KUBE_PLAY_ADMIN_PORTS
+  export KUBE_PLAY_ADMIN_PORTS KUBE_PLAY_AUTH_JWKS
+  [ -s "$RUN_TMP/auth/jwks.json" ] || bash "$SOURCE_DIR/scripts/devkeys.sh" "$RUN_TMP/auth" >/dev/null
+  KUBE_PLAY_AUTH_JWKS=$(cat "$RUN_TMP/auth/jwks.json")
   KUBE_PLAY_ADMIN_PORTS="$(free_port),$(free_port)"
   if ! node "$SOURCE_DIR/tests/k8s/check.mjs" --dir "$SOURCE_DIR/k8s" --render-only --render "$rendered" ||
     ! node "$SOURCE_DIR/tests/k8s/kube-play-local.mjs" "$rendered" "$play" "$secret_dir" "$kp_db" "$kc" "$ko" \
@@ -277,7 +283,12 @@ kube_play() {
       bad "kube play: $n security context not applied (user/readonly/CapEff=$capeff)"
     fi
   done
-  if CATALOG_URL=http://127.0.0.1:$kc ORDER_URL=http://127.0.0.1:$ko bash "$SOURCE_DIR/tests/smoke.sh" >"$RUN_TMP/kube-play-smoke.log" 2>&1; then
+  # Tokens for the manifests' issuer and audience, signed by the dev key whose JWKS the pods got.
+  iss=$(bash "$SOURCE_DIR/scripts/cluster.sh" manifest-env catalog | sed -n 's/^AUTH_ISSUER=//p')
+  aud=$(bash "$SOURCE_DIR/scripts/cluster.sh" manifest-env catalog | sed -n 's/^AUTH_AUDIENCE=//p')
+  if BOOKSTORE_ADMIN_TOKEN=$(AUTH_DEV_KEYS=$RUN_TMP/auth scripts_token --role admin --iss "$iss" --aud "$aud") \
+     BOOKSTORE_CUSTOMER_TOKEN=$(AUTH_DEV_KEYS=$RUN_TMP/auth scripts_token --role customer --iss "$iss" --aud "$aud") \
+     CATALOG_URL=http://127.0.0.1:$kc ORDER_URL=http://127.0.0.1:$ko bash "$SOURCE_DIR/tests/smoke.sh" >"$RUN_TMP/kube-play-smoke.log" 2>&1; then
     ok "kube play: tests/smoke.sh against the pods"
   else cat "$RUN_TMP/kube-play-smoke.log"; kube_diag; bad "kube play: smoke failed"; fi
 }

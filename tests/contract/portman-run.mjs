@@ -216,17 +216,22 @@ function portmanConfig(doc, mode) {
       }
     }
   }
+  // The hook for access control: the documents' security schemes drive the token.
+  // A document whose scheme is the internal one (the reservations API) gets the internal token.
+  const internal = secured && Object.keys(doc.components.securitySchemes).some((n) => /internal/i.test(n));
+  // openapi-to-postman gives every operation with a bearer requirement its own auth,
+  // {{bearerToken}}, which wins over the collection's auth that securityOverwrites sets: both
+  // carry the same token.
+  const defaultToken = internal ? cfg.tokens.internal ?? '' : cfg.tokens.admin ?? '';
   const collectionVariables = {
     bookId: String(v.bookId), scarceId: String(v.scarceId), adminToken: cfg.tokens.admin ?? '', customerToken: cfg.tokens.customer ?? '', internalToken: cfg.tokens.internal ?? '',
+    ...(secured ? { bearerToken: defaultToken } : {}),
   };
   const globals = {
     collectionVariables,
     collectionPreRequestScripts: ["if (!pm.collectionVariables.get('bigText')) pm.collectionVariables.set('bigText', 'x'.repeat(1100000));"],
     stripResponseExamples: true,
   };
-  // The hook for access control: the documents' security schemes drive the token.
-  // A document whose scheme is the internal one (the reservations API) gets the internal token.
-  const internal = secured && Object.keys(doc.components.securitySchemes).some((n) => /internal/i.test(n));
   if (secured) globals.securityOverwrites = { bearer: { token: internal ? '{{internalToken}}' : '{{adminToken}}' } };
   return {
     config: {

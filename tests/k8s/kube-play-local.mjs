@@ -9,7 +9,8 @@
 //     free port, ADMIN_PORT = its own port ($KUBE_PLAY_ADMIN_PORTS "catalog,order", else a free
 //     one: two pods share the host network), the order
 //     service's CATALOG_SERVICE_URL = the catalog's port, BASE_PATH and CATALOG_BASE_PATH removed
-//     (the smoke story calls the catalog at its root, as with `make run`);
+//     (the smoke story calls the catalog at its root, as with `make run`), AUTH_JWKS = the dev JWKS
+//     document $KUBE_PLAY_AUTH_JWKS when set (tokens signed by scripts/token.sh with its key);
 //   - images localhost/bookstore/<service>:<IMAGE_TAG> (podman's name for local builds), whatever
 //     registry the manifests name;
 //   - every external Secret the pods reference gets a podman secret of the same name (+ RUN_ID),
@@ -58,6 +59,9 @@ for (const o of docs) {
     delete o.data.BASE_PATH;
     delete o.data.CATALOG_BASE_PATH;
     if (o.data.CATALOG_SERVICE_URL) o.data.CATALOG_SERVICE_URL = `http://127.0.0.1:${catPort}`;
+    // The keys of the manifests' identity provider are not reachable here: a dev JWKS document
+    // given inline ($KUBE_PLAY_AUTH_JWKS); issuer and audience stay the manifests'.
+    if (o.data.AUTH_JWKS && process.env.KUBE_PLAY_AUTH_JWKS) o.data.AUTH_JWKS = process.env.KUBE_PLAY_AUTH_JWKS;
     keep.push(o);
   } else if (o.kind === 'ConfigMap' && docs.some((d) => d.kind === 'Deployment' && ports[d.metadata.name] &&
     JSON.stringify(d).includes(`"name":"${o.metadata.name}"`))) {
