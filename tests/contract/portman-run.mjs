@@ -25,7 +25,7 @@ const portmanBin = path.join(here, 'node_modules', '.bin', 'portman');
 
 const cfg = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const W = cfg.work;
-const v = cfg.values; // seeded resources: bookId, scarceId, doomedId, orderId, deliveredId, heldReservation, goneReservation, bookIsbn
+const v = cfg.values; // seeded resources: bookId, scarceId, doomedId, orderId, deliveredId, customerOrderId, heldReservation, goneReservation, bookIsbn
 fs.mkdirSync(path.join(W, 'portman'), { recursive: true });
 
 // ---- documents --------------------------------------------------------------------------------------
@@ -178,7 +178,16 @@ function portmanConfig(doc, mode) {
       // Access control (once the documents declare it): no token -> 401; the customer's token on
       // an operation that documents 403 -> 403.
       if (secured && has('401')) { variationTests.push(variation(o, '401', 'no token', { overwriteRequestSecurity: { remove: true } })); r.push('401'); }
-      if (secured && has('403') && cfg.tokens.customer) { variationTests.push(variation(o, '403', 'customer token', { overwriteRequestSecurity: { bearer: { token: '{{customerToken}}' } } })); r.push('403'); }
+      // On an order (order_id in the path) a customer's 403 is for its own order only (someone
+      // else's is a 404): the customer token's own seeded order (values.customerOrderId).
+      if (secured && has('403') && cfg.tokens.customer) {
+        const ow = { overwriteRequestSecurity: { bearer: { token: '{{customerToken}}' } } };
+        if (o.params.some((p) => p.in === 'path' && p.name === 'order_id')) {
+          if (v.customerOrderId === undefined) throw new Error(`${o.op.operationId}: no values.customerOrderId for the customer's 403`);
+          ow.overwriteRequestPathVariables = [{ key: 'order_id', value: String(v.customerOrderId), overwrite: true }];
+        }
+        variationTests.push(variation(o, '403', 'customer token', ow)); r.push('403');
+      }
       for (const s of ['409', '410']) {
         const c = conflicts[id]?.[s];
         if (!has(s) || !c) continue;

@@ -129,6 +129,11 @@ SCARCE=$(api POST "$CAT/books" '{"title":"Scarce book","author":"Contract","pric
 DOOMED=$(api POST "$CAT/books" '{"title":"Book to delete","author":"Contract","price":"5.00","quantity":1}' | jnum id) || die "seed book to delete"
 ORDER=$(api POST "$ORD/orders" "{\"book_id\":$BOOK,\"customer_name\":\"Contract\",\"customer_email\":\"contract@example.com\",\"quantity\":1}" | jnum id) || die "seed order"
 DELIVERED=$(api POST "$ORD/orders" "{\"book_id\":$BOOK,\"customer_name\":\"Contract\",\"customer_email\":\"contract@example.com\",\"quantity\":1}" | jnum id) || die "seed order 2"
+# An order of the customer token's own (its email claim): the customer may only cancel it, so
+# another move answers the documented 403 (someone else's order is a 404, never a 403).
+CUSTOMER_EMAIL=customer@example.com
+[ -n "$CUSTOMER_TOKEN" ] && CUSTOMER_EMAIL=$(node -e 'const p=process.argv[1].split(".")[1];console.log(JSON.parse(Buffer.from(p,"base64url")).email||"")' "$CUSTOMER_TOKEN")
+OWN=$(api POST "$ORD/orders" "{\"book_id\":$BOOK,\"customer_name\":\"Contract customer\",\"customer_email\":\"$CUSTOMER_EMAIL\",\"quantity\":1}" | jnum id) || die "seed the customer's order"
 for s in confirmed shipped delivered; do api PATCH "$ORD/orders/$DELIVERED/status" "{\"status\":\"$s\"}" >/dev/null || die "move order to $s"; done
 API_AUTH=int_hdr api POST "$CAT/reservations" "{\"reservation_id\":\"contract-held\",\"book_id\":$BOOK,\"quantity\":1}" >/dev/null || die "seed reservation"
 API_AUTH=int_hdr api POST "$CAT/reservations/contract-gone/release" >/dev/null || die "seed released reservation"
@@ -138,7 +143,7 @@ ok "seeded: book $BOOK (stock 1000000), scarce book $SCARCE, book to delete $DOO
 # Candidates per service, in one place: the public documents on the API ports, the catalog's
 # internal (reservations) document on its admin listener once it is served there.
 cat_docs="\"$CAT/openapi.json\",\"$CAT/catalog/openapi.json\""
-int_docs="\"http://127.0.0.1:$CADMIN/openapi.json\",\"http://127.0.0.1:$CADMIN/internal/openapi.json\""
+int_docs="\"http://127.0.0.1:$CADMIN/openapi-internal.json\",\"http://127.0.0.1:$CADMIN/openapi.json\",\"http://127.0.0.1:$CADMIN/internal/openapi.json\""
 ord_docs="\"$ORD/openapi.json\",\"$ORD/orders/openapi.json\""
 cat >"$W/spec-cases.json" <<EOF
 {
@@ -165,7 +170,7 @@ cat >"$W/portman.json" <<EOF
   {"name": "order", "base": "$ORD", "documents": [$ord_docs]}
  ],
  "values": {"bookId": $BOOK, "scarceId": $SCARCE, "doomedId": $DOOMED, "orderId": $ORDER,
-            "deliveredId": $DELIVERED, "heldReservation": "contract-held", "goneReservation": "contract-gone",
+            "deliveredId": $DELIVERED, "customerOrderId": $OWN, "heldReservation": "contract-held", "goneReservation": "contract-gone",
             "bookIsbn": "978-0-306-40615-7"},
  "tokens": {"admin": "$ADMIN_TOKEN", "customer": "$CUSTOMER_TOKEN", "internal": "$INTERNAL_TOKEN"},
  "catalogPid": $CPID,
