@@ -270,6 +270,13 @@ function generate(name, docFile, baseUrl, config) {
   const r = spawnSync(portmanBin, ['-l', docFile, '-c', cfgFile, '-s', pmCfg, '-o', out, '-b', baseUrl, '--logAssignVariables', 'false', '--warn', 'false'],
     { cwd: path.join(W, 'portman'), encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
   if (r.status !== 0 || !fs.existsSync(out)) throw new Error(`portman failed for ${name}: ${r.stdout}\n${r.stderr}`);
+  // Portman's security `remove` drops a request's own auth; a document whose requirement is
+  // global (the internal one: top-level `security`) gives its requests none, so they would inherit
+  // the collection's token. The "no token" variations get an explicit noauth: no Authorization.
+  const coll = JSON.parse(fs.readFileSync(out, 'utf8'));
+  const noAuth = (items) => { for (const it of items || []) { if (it.item) noAuth(it.item); else if (/\[no token\]/.test(it.name)) it.request.auth = { type: 'noauth' }; } };
+  noAuth(coll.item);
+  fs.writeFileSync(out, JSON.stringify(coll));
   return out;
 }
 
