@@ -13,23 +13,11 @@
 #include "reservation_repo.h"
 #include "routes.h"
 
-#include <stdlib.h>
-#include <string.h>
 
 /* The OpenAPI documents, embedded by CMake from catalog-service/openapi.json (public, the edge
- * routes it) and openapi-internal.json (the reservations API: admin listener only). */
+ * routes it) and openapi-internal.json (reservations, ops, audit: admin listener only). */
 extern const char catalog_openapi_json[];
 extern const char catalog_openapi_internal_json[];
-
-static int internal_openapi(struct http_req *req, struct http_resp *resp)
-{
-	(void)req;
-	resp->text = strdup(catalog_openapi_internal_json);
-	if (resp->text == NULL)
-		abort();
-	resp->content_type = "application/json";
-	return 200;
-}
 
 static int cache_ttl_ms;
 static int cache_max_entries;
@@ -51,10 +39,6 @@ static void catalog_cleanup(struct app *app)
 
 int main(int argc, char **argv)
 {
-	static const struct http_route admin_routes[] = {
-		{ "GET", "/openapi-internal.json", internal_openapi, HTTP_INTERNAL,
-		  HTTP_ACCESS_PUBLIC },
-	};
 	static const db_stmts_fn stmts[] = { book_repo_stmts, reservation_repo_stmts, audit_stmts };
 	static const struct cfg_var vars[] = {
 		{ "CACHE_TTL_MS", "0", CFG_INT, 0, 3600000, &cache_ttl_ms,
@@ -66,6 +50,7 @@ int main(int argc, char **argv)
 		.service = "catalog-service",
 		.summary = "catalog-service: the bookstore catalogue API (books and stock reservations)",
 		.openapi_json = catalog_openapi_json,
+		.openapi_internal_json = catalog_openapi_internal_json,
 		.stmts = stmts,
 		.nstmts = sizeof(stmts) / sizeof(stmts[0]),
 		.vars = vars,
@@ -81,8 +66,6 @@ int main(int argc, char **argv)
 		.nroutes = catalog_nroutes,
 		/* BASE_PATH (e.g. /catalog): the books and the public document under it. */
 		.base_path = true,
-		.admin_routes = admin_routes,
-		.nadmin_routes = sizeof(admin_routes) / sizeof(admin_routes[0]),
 	};
 
 	return app_main(&spec, argc, argv);

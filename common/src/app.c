@@ -287,6 +287,10 @@ static int app_serve(struct app *app)
 	size_t nadmin = 3;
 	int sig;
 
+	if (spec->openapi_internal_json != NULL)
+		admin[nadmin++] = (struct http_route){ "GET", "/openapi-internal.json",
+						       ops_openapi_internal, HTTP_INTERNAL,
+						       HTTP_ACCESS_PUBLIC };
 	for (size_t i = 0; i < spec->nadmin_routes; i++) {
 		if (nadmin == APP_ADMIN_MAX_ROUTES) {
 			log_msg(LOG_ERROR, NULL, "more than %d admin routes", APP_ADMIN_MAX_ROUTES);
@@ -391,6 +395,7 @@ int app_main(const struct app_spec *spec, int argc, char **argv)
 	info.service = spec->service;
 	info.version = OPS_VERSION;
 	info.openapi_json = spec->openapi_json;
+	info.openapi_internal_json = spec->openapi_internal_json;
 	info.ready = app_ready;
 	info.metrics_extra = app_metrics;
 	ops_init(&info);

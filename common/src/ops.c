@@ -67,3 +67,16 @@ int ops_openapi(struct http_req *req, struct http_resp *resp)
 	resp->content_type = "application/json";
 	return 200;
 }
+
+int ops_openapi_internal(struct http_req *req, struct http_resp *resp)
+{
+	struct buf b = { 0 };
+
+	(void)req;
+	if (ops_info.openapi_internal_json == NULL)
+		return http_error(resp, 404, "Not Found");
+	buf_puts(&b, ops_info.openapi_internal_json);
+	resp->text = buf_steal(&b);
+	resp->content_type = "application/json";
+	return 200;
+}

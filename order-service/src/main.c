@@ -15,7 +15,10 @@
 #include "recovery.h"
 #include "routes.h"
 
+/* The OpenAPI documents, embedded by CMake from order-service/openapi.json (public: exactly what
+ * the edge routes) and openapi-internal.json (ops, audit: admin listener only). */
 extern const char order_openapi_json[];
+extern const char order_openapi_internal_json[];
 
 /* The order service's own settings (filled by app_main from the environment). */
 static const char *catalog_url;
@@ -130,6 +133,7 @@ int main(int argc, char **argv)
 		.service = "order-service",
 		.summary = "order-service: orders over HTTP, stock reserved in the catalog",
 		.openapi_json = order_openapi_json,
+		.openapi_internal_json = order_openapi_internal_json,
 		.vars = vars,
 		.nvars = sizeof(vars) / sizeof(vars[0]),
 		.stmts = stmts,

@@ -53,6 +53,9 @@ struct app_spec {
 	const char *service;      /* "catalog-service": logs, application_name, metrics, GET / */
 	const char *summary;      /* the first line of --help */
 	const char *openapi_json; /* served at /openapi.json */
+	/* The internal document (ops, audit, internal APIs: what the edge never routes), served on
+	 * the admin listener at /openapi-internal.json. May be NULL. */
+	const char *openapi_internal_json;
 	const struct cfg_var *vars; /* the service's own settings (after the common ones) */
 	size_t nvars;
 	const db_stmts_fn *stmts; /* every repo's statement table, prepared on each connection */

@@ -26,6 +26,9 @@ struct ops_info {
 	const char *service;      /* "catalog-service" */
 	const char *version;      /* OPS_VERSION */
 	const char *openapi_json; /* the document text */
+	/* The internal document (what the API port answers but the edge never routes), served on
+	 * the admin listener at /openapi-internal.json; NULL = none. */
+	const char *openapi_internal_json;
 	/* Returns 0 when ready, else -1 with a reason (e.g. "database unavailable: ..."). */
 	int (*ready)(char *reason, size_t len);
 	/* Appends service-specific metric families (pool gauges, catalog calls...). May be NULL. */
@@ -41,12 +44,14 @@ int ops_health(struct http_req *req, struct http_resp *resp);
 int ops_ready(struct http_req *req, struct http_resp *resp);
 int ops_metrics(struct http_req *req, struct http_resp *resp);
 int ops_openapi(struct http_req *req, struct http_resp *resp);
+int ops_openapi_internal(struct http_req *req, struct http_resp *resp);
 #define OPS_ROUTES \
 	{ "GET", "/", ops_root, HTTP_INTERNAL, HTTP_ACCESS_PUBLIC }, { "GET", "/health", ops_health, HTTP_INTERNAL, HTTP_ACCESS_PUBLIC }, \
 	{ "GET", "/ready", ops_ready, HTTP_INTERNAL, HTTP_ACCESS_PUBLIC }, \
 	{ "GET", "/metrics", ops_metrics, HTTP_INTERNAL, HTTP_ACCESS_PUBLIC }, \
 	{ "GET", "/openapi.json", ops_openapi, HTTP_PUBLIC, HTTP_ACCESS_PUBLIC }
-/* The admin listener's own entries (app_main serves them on ADMIN_PORT). */
+/* The admin listener's own entries (app_main serves them on ADMIN_PORT, and
+ * GET /openapi-internal.json -> ops_openapi_internal when the service has an internal document). */
 #define OPS_ADMIN_ROUTES \
 	{ "GET", "/health", ops_health, HTTP_INTERNAL, HTTP_ACCESS_PUBLIC }, \
 	{ "GET", "/ready", ops_ready, HTTP_INTERNAL, HTTP_ACCESS_PUBLIC }, \
