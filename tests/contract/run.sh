@@ -140,17 +140,21 @@ API_AUTH=int_hdr api POST "$CAT/reservations/contract-gone/release" >/dev/null |
 ok "seeded: book $BOOK (stock 1000000), scarce book $SCARCE, book to delete $DOOMED, orders $ORDER (pending) and $DELIVERED (delivered), reservations contract-held and contract-gone (released)"
 
 # ---- the served documents -----------------------------------------------------------------------------
-# Candidates per service, in one place: the public documents on the API ports, the catalog's
-# internal (reservations) document on its admin listener once it is served there.
+# Candidates per service, in one place: the public documents on the API ports (exactly what the
+# edge routes), the internal documents (reservations, ops, audit) on the admin listeners; the
+# operations of both are called on the API ports.
 cat_docs="\"$CAT/openapi.json\",\"$CAT/catalog/openapi.json\""
 int_docs="\"http://127.0.0.1:$CADMIN/openapi-internal.json\",\"http://127.0.0.1:$CADMIN/openapi.json\",\"http://127.0.0.1:$CADMIN/internal/openapi.json\""
 ord_docs="\"$ORD/openapi.json\",\"$ORD/orders/openapi.json\""
+# (the order service's internal document: ops and audit)
+oint_docs="\"http://127.0.0.1:$OADMIN/openapi-internal.json\""
 cat >"$W/spec-cases.json" <<EOF
 {
  "services": [
   {"name": "catalog", "base": "$CAT", "documents": [$cat_docs]},
-  {"name": "catalog", "base": "$CAT", "documents": [$int_docs], "optional": true},
-  {"name": "order", "base": "$ORD", "documents": [$ord_docs]}
+  {"name": "catalog", "base": "$CAT", "documents": [$int_docs]},
+  {"name": "order", "base": "$ORD", "documents": [$ord_docs]},
+  {"name": "order", "base": "$ORD", "documents": [$oint_docs]}
  ],
  "pathValues": {"id": $BOOK, "order_id": $ORDER, "reservation_id": "contract-held"},
  "bodyValues": {"book_id": $BOOK, "reservation_id": "contract-held"},
@@ -166,8 +170,9 @@ cat >"$W/portman.json" <<EOF
  "work": "$W",
  "services": [
   {"name": "catalog", "base": "$CAT", "documents": [$cat_docs]},
-  {"name": "catalog-internal", "base": "$CAT", "documents": [$int_docs], "optional": true},
-  {"name": "order", "base": "$ORD", "documents": [$ord_docs]}
+  {"name": "catalog-internal", "base": "$CAT", "documents": [$int_docs]},
+  {"name": "order", "base": "$ORD", "documents": [$ord_docs]},
+  {"name": "order-internal", "base": "$ORD", "documents": [$oint_docs]}
  ],
  "values": {"bookId": $BOOK, "scarceId": $SCARCE, "doomedId": $DOOMED, "orderId": $ORDER,
             "deliveredId": $DELIVERED, "customerOrderId": $OWN, "heldReservation": "contract-held", "goneReservation": "contract-gone",

@@ -768,7 +768,7 @@ START_TEST(test_openapi_documents_every_route_and_each_answer_is_documented)
 {
 	static const char *const methods[] = { "get", "post", "patch", "put", "delete" };
 	long long book = t_create_book(catalog.url, "2.50", 10), id;
-	struct ts_resp doc = { 0 }, r = { 0 };
+	struct ts_resp doc = { 0 }, idoc = { 0 }, r = { 0 };
 	const json_t *paths, *item, *op;
 	const char *tmpl;
 	char path[256], url[320], upper[8], code[8], body[256];
@@ -776,11 +776,22 @@ START_TEST(test_openapi_documents_every_route_and_each_answer_is_documented)
 	size_t m, k;
 
 	ck_assert_int_eq(t_order(order.url, book, 1, NULL, &id), 201);
-	(void)ts_req(&doc, "GET", order.url, NULL, "/openapi.json");
+	/* The public document (what the edge routes) and the internal one (ops, audit; served on
+	 * the admin listener only): together they document every route. */
+	(void)ts_req(&doc, "GET", order.url, NULL, "/orders/openapi.json");
 	ck_assert_int_eq(doc.status, 200);
 	ck_assert_int_eq(strncmp(ts_str(doc.json, "openapi"), "3.", 2), 0);
-	paths = json_object_get(doc.json, "paths");
-	json_object_foreach((json_t *)paths, tmpl, item) {
+	ck_assert_ptr_null(json_object_get(json_object_get(doc.json, "paths"), "/health"));
+	ck_assert_ptr_null(json_object_get(json_object_get(doc.json, "paths"), "/audit"));
+	(void)ts_req(&r, "GET", order.url, NULL, "/openapi-internal.json");
+	ck_assert_int_eq(r.status, 404);
+	ts_resp_free(&r);
+	ck_assert(order.admin_url[0] != '\0');
+	(void)ts_req(&idoc, "GET", order.admin_url, NULL, "/openapi-internal.json");
+	ck_assert_int_eq(idoc.status, 200);
+	ck_assert_ptr_nonnull(json_object_get(json_object_get(idoc.json, "paths"), "/metrics"));
+	for (int d = 0; d < 2; d++)
+	json_object_foreach(json_object_get(d == 0 ? doc.json : idoc.json, "paths"), tmpl, item) {
 		for (m = 0; m < sizeof methods / sizeof methods[0]; m++) {
 			op = json_object_get(item, methods[m]);
 			if (op == NULL)
@@ -807,9 +818,16 @@ START_TEST(test_openapi_documents_every_route_and_each_answer_is_documented)
 			checked++;
 		}
 	}
-	/* Every route of routes.c is documented: POST+GET /orders, GET /orders/{id}, PATCH
-	 * status, GET book, GET /audit, and /, /health, /ready, /metrics, /openapi.json. */
-	ck_assert_int_eq(checked, 11);
+	/* Every route of routes.c is documented: POST+GET /orders, GET /orders/openapi.json,
+	 * GET /orders/{id}, PATCH status, GET book (public); GET /audit, and /, /health, /ready,
+	 * /metrics, /openapi.json (internal). */
+	ck_assert_int_eq(checked, 12);
+	paths = json_object_get(doc.json, "paths");
+	/* Someone else's order answers 404, never 403: the reads by id document no 403. */
+	ck_assert_ptr_null(json_object_get(json_object_get(json_object_get(
+		json_object_get(paths, "/orders/{order_id}"), "get"), "responses"), "403"));
+	ck_assert_ptr_null(json_object_get(json_object_get(json_object_get(
+		json_object_get(paths, "/orders/{order_id}/book"), "get"), "responses"), "403"));
 	/* Error answers the handlers give are documented too. */
 	(void)ts_req(&r, "GET", order.url, NULL, "/orders/999999999");
 	ck_assert_ptr_nonnull(json_object_get(json_object_get(json_object_get(json_object_get(
@@ -820,6 +838,7 @@ START_TEST(test_openapi_documents_every_route_and_each_answer_is_documented)
 	ck_assert_ptr_nonnull(json_object_get(json_object_get(json_object_get(
 		json_object_get(paths, "/orders"), "post"), "responses"), "503"));
 	ts_resp_free(&doc);
+	ts_resp_free(&idoc);
 }
 END_TEST
 

@@ -6,8 +6,7 @@
 //          a DIR without kustomization.yaml but with base/ renders DIR/base)
 // Default targets: k8s/base (base), k8s/overlays/dev (dev), k8s/overlays/prod (prod) and
 // tests/k8s/variants/gateway (gateway: the base behind the Gateway API and Envoy Gateway).
-// Exit 0 when everything passes; 1 with one "FAIL: ..." line per problem otherwise. "PENDING:" lines
-// name what waits for another branch (listed below, never silently).
+// Exit 0 when everything passes; 1 with one "FAIL: ..." line per problem otherwise.
 //
 // For every target: every built-in object against the Kubernetes OpenAPI schemas
 // (kubernetes-models, plus a strict unknown-field check), every custom resource against its CRD
@@ -41,20 +40,6 @@ const EXTERNAL_SECRETS = {
   'bookstore-postgres-tls': ['tls.crt', 'tls.key'],
   'bookstore-tls': ['tls.crt', 'tls.key'], // issued by cert-manager in prod
 };
-// Variables the manifests already set for the services but that their `--help` does not list yet on
-// this branch: they arrive with another branch (access control: AUTH_*, INTERNAL_API_TOKEN*). Reported as PENDING, never failed; once a service
-// lists one, the check says so and it is to be removed from here.
-const PENDING_VARS = {
-  'catalog-service': ['AUTH_JWKS', 'AUTH_ISSUER', 'AUTH_AUDIENCE', 'INTERNAL_API_TOKEN', 'INTERNAL_API_TOKEN_PREVIOUS'],
-  'order-service': ['AUTH_JWKS', 'AUTH_ISSUER', 'AUTH_AUDIENCE', 'INTERNAL_API_TOKEN'],
-};
-// Public OpenAPI documents not yet reduced to (and prefixed like) the routed paths on this branch:
-// their differences from deploy/public-routes.txt are reported as PENDING. An entry whose document
-// already agrees is reported, to be removed from here.
-const PENDING_OPENAPI = {
-  'catalog-service': 'the public document gets the server /catalog and loses reservations and ops (access-control branch: public and internal documents)',
-  'order-service': 'the public document loses ops and names /orders/openapi.json (access-control branch: public and internal documents)',
-};
 const OPENAPI = { 'catalog-service': 'catalog-service/openapi.json', 'order-service': 'order-service/openapi.json' };
 const RECOMMENDED_LABELS = ['name', 'instance', 'version', 'component', 'part-of', 'managed-by'].map((l) => `app.kubernetes.io/${l}`);
 const API_PORT = 8000;
@@ -75,8 +60,6 @@ let where0 = '';
 const fail = (msg) => failures.push(where0 ? `[${where0}] ${msg}` : msg);
 const passes = [];
 const pass = (msg) => passes.push(where0 ? `[${where0}] ${msg}` : msg);
-const pendings = new Set();
-const pending = (msg) => pendings.add(msg);
 
 // ---------------------------------------------------------------- arguments
 const args = process.argv.slice(2);
@@ -465,12 +448,7 @@ function checkTarget(objs, profile, routeList) {
       if (dbName !== roleSecret) fail(`${cw}: DATABASE_URL must come from ${roleSecret} (least privilege), not ${dbName}`);
       if (helpVars[svc]) {
         const want = new Set([...helpVars[svc]].filter((v) => v !== 'MIGRATIONS_DIR'));
-        const pend = new Set(PENDING_VARS[svc] || []);
-        for (const n of env.keys()) {
-          if (want.has(n)) { if (pend.has(n)) pending(`${svc} now lists ${n} in --help: remove it from PENDING_VARS in tests/k8s/check.mjs`); continue; }
-          if (pend.has(n)) pending(`${svc}: ${n} is set by the manifests but not yet in \`${svc} --help\` (PENDING_VARS)`);
-          else fail(`${cw}: sets ${n}, which ${svc} does not read (--help)`);
-        }
+        for (const n of env.keys()) if (!want.has(n)) fail(`${cw}: sets ${n}, which ${svc} does not read (--help)`);
         for (const n of want) if (!env.has(n)) fail(`${cw}: does not set ${n}, which ${svc} reads (--help)`);
       }
       // Ports: PORT is the container port `http`, ADMIN_PORT the container port `admin`; every probe
@@ -862,10 +840,7 @@ const fixture = path.join(here, 'fixtures', 'gateway-api-invalid.yaml');
 // The public OpenAPI documents against the route list.
 for (const [svc, doc] of Object.entries(OPENAPI)) {
   const problems = checkOpenApi(svc, path.join(root, doc), routeList);
-  if (PENDING_OPENAPI[svc]) {
-    if (problems.length) for (const p of problems) pending(`${p} (PENDING_OPENAPI: ${PENDING_OPENAPI[svc]})`);
-    else pending(`${doc} now agrees with deploy/public-routes.txt: remove ${svc} from PENDING_OPENAPI in tests/k8s/check.mjs`);
-  } else if (problems.length) for (const p of problems) fail(p);
+  if (problems.length) for (const p of problems) fail(p);
   else pass(`${doc} documents exactly the routed paths of ${svc}`);
 }
 
@@ -884,7 +859,6 @@ for (const [svc, doc] of Object.entries(OPENAPI)) {
 }
 
 for (const p of passes) console.log(`ok: ${p}`);
-for (const p of pendings) console.log(`PENDING: ${p}`);
 for (const f of failures) console.log(`FAIL: ${f}`);
 for (const n of crds.notes) console.log(`note (npm fallback): ${n}`);
 if (crds.celRules) console.log(`note: ${crds.celRules} CEL rules (x-kubernetes-validations) of the CRDs were not evaluated; the API server checks them`);

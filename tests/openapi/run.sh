@@ -11,7 +11,7 @@ if [ ! -x node_modules/.bin/redocly ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
 docs=("$root/catalog-service/openapi.json" "$root/catalog-service/openapi-internal.json"
-      "$root/order-service/openapi.json")
+      "$root/order-service/openapi.json" "$root/order-service/openapi-internal.json")
 # --format=stylish: one line per problem; the exit status is non-zero on any error.
 NO_UPDATE_NOTIFIER=1 REDOCLY_TELEMETRY=off timeout 300 node_modules/.bin/redocly lint \
   --config "$here/redocly.yaml" --format=stylish "${docs[@]}"
