@@ -148,6 +148,13 @@ function portmanConfig(doc, mode) {
     const hv = o.params.filter((p) => p.in === 'header' && !p.required && ['minLength', 'maxLength', 'pattern'].some((k) => deref(doc, p.schema)?.[k] !== undefined))
       .map((p) => ({ key: p.name, value: 'contract-{{$guid}}', overwrite: true }));
     if (hv.length) ow.overwriteRequestHeaders = hv;
+    // An operation that names its own user scheme in a document whose global one is the
+    // internal token (GET /audit in the catalog's internal document) gets the admin token.
+    const ownSchemes = (o.op.security || []).flatMap((x) => Object.keys(x));
+    if (ownSchemes.length && !ownSchemes.some((n) => /internal/i.test(n)) &&
+      Object.keys(doc.components?.securitySchemes || {}).some((n) => /internal/i.test(n))) {
+      ow.overwriteRequestSecurity = { bearer: { token: '{{adminToken}}' } };
+    }
     if (Object.keys(ow).length > 1) overwrites.push(ow);
   }
   if (mode === 'frozen') {
