@@ -10,6 +10,7 @@
 
 #include "common/app.h"
 #include "common/db.h"
+#include "ts_handler.h"
 #include "order_saga.h"
 
 static struct app test_app;
@@ -17,17 +18,7 @@ static struct order_saga test_saga;
 
 static void setup(void)
 {
-	struct db_pool_config pc = { 0 };
-
-	memset(&test_app, 0, sizeof(test_app));
-	/* Port 1 on loopback refuses at once: every checkout fails fast with DB_UNAVAILABLE. */
-	pc.conninfo = "postgresql://nobody@127.0.0.1:1/none?connect_timeout=1";
-	pc.app_name = "test_order_http";
-	pc.size = 1;
-	pc.statement_timeout_ms = 1000;
-	pc.wait_ms = 100;
-	test_app.pool = db_pool_create(&pc);
-	ck_assert_ptr_nonnull(test_app.pool);
+	ts_handler_app_init(&test_app, "test_order_http");
 	memset(&test_saga, 0, sizeof(test_saga));
 	test_saga.pool = test_app.pool;
 	test_saga.catalog_timeout_ms = 100;
@@ -36,34 +27,16 @@ static void setup(void)
 
 static void teardown(void)
 {
-	db_pool_destroy(test_app.pool);
-	test_app.pool = NULL;
+	ts_handler_app_free(&test_app);
 }
 
 static void req_init(struct http_req *req, const char *method, const char *route)
 {
-	memset(req, 0, sizeof(*req));
-	req->method = method;
-	req->path = route;
-	req->route = route;
-	req->request_id = "test";
-	req->body = "";
-	req->app = &test_app;
+	ts_handler_req(req, &test_app, method, route);
 }
 
-static const char *detail_loc(const struct http_resp *resp, size_t k)
-{
-	const json_t *e = json_array_get(json_object_get(resp->body, "detail"), 0);
-
-	return json_string_value(json_array_get(json_object_get(e, "loc"), k));
-}
-
-static void resp_clear(struct http_resp *resp)
-{
-	json_decref(resp->body);
-	free(resp->text);
-	memset(resp, 0, sizeof(*resp));
-}
+#define detail_loc ts_handler_detail_loc
+#define resp_clear ts_handler_resp_clear
 
 START_TEST(test_get_order_with_a_non_integer_id_is_422_naming_the_path_id)
 {
