@@ -12,7 +12,7 @@
 struct book_cache_slot {
 	long long id;      /* 0 = empty (book ids start at 1) */
 	long long version;
-	int64_t read_ms;   /* monotonic time of the read that filled it */
+	int64_t read_ms;   /* monotonic time the read that filled it started */
 	uint64_t gen;      /* +1 on every drop of this slot */
 	char *text;
 };
@@ -101,8 +101,8 @@ uint64_t book_cache_ticket(struct book_cache *c, long long id)
 	return gen;
 }
 
-void book_cache_put(struct book_cache *c, long long id, uint64_t ticket, const char *text,
-		    long long version)
+void book_cache_put(struct book_cache *c, long long id, uint64_t ticket, long long read_ms,
+		    const char *text, long long version)
 {
 	size_t i;
 	struct book_cache_slot *s;
@@ -120,7 +120,7 @@ void book_cache_put(struct book_cache *c, long long id, uint64_t ticket, const c
 		free(s->text);
 		s->id = id;
 		s->version = version;
-		s->read_ms = clock_mono_ms();
+		s->read_ms = read_ms; /* when the read started, not now: its age bounds staleness */
 		s->text = copy;
 		copy = NULL;
 	}

@@ -4,7 +4,7 @@
  * response text of one book, its version and when it was read. Memory is bounded: at most
  * max_entries bodies of at most BOOK_CACHE_MAX_BODY bytes (larger answers are not cached).
  *
- * Staleness: an entry is served for ttl_ms after the read that filled it, so another replica's
+ * Staleness: an entry is served for ttl_ms after the start of the read that filled it, so another replica's
  * write shows here after at most ttl_ms. A write through this replica drops the book's entry
  * (book_cache_drop) before it answers, and a read that started before such a drop cannot store
  * its older answer afterwards (the ticket of book_cache_ticket), so this replica's own writes
@@ -28,9 +28,11 @@ int book_cache_get(struct book_cache *c, long long id, char **text, long long *v
 /* Taken before the database read whose answer may be stored. */
 uint64_t book_cache_ticket(struct book_cache *c, long long id);
 
-/* Stores text (copied) for id unless the slot was dropped since ticket, or the body is too big. */
-void book_cache_put(struct book_cache *c, long long id, uint64_t ticket, const char *text,
-		    long long version);
+/* Stores text (copied) for id unless the slot was dropped since ticket, or the body is too big.
+ * read_ms is clock_mono_ms() taken before the database read started: the entry's age counts from
+ * there, so a slow read does not stretch what is served past ttl_ms of the data's age. */
+void book_cache_put(struct book_cache *c, long long id, uint64_t ticket, long long read_ms,
+		    const char *text, long long version);
 
 /* Forgets id (a write through this replica). */
 void book_cache_drop(struct book_cache *c, long long id);

@@ -10,6 +10,7 @@
 #include "book_cache.h"
 #include "book_repo.h"
 #include "common/app.h"
+#include "common/clock.h"
 #include "common/etag.h"
 #include "common/valid.h"
 
@@ -156,6 +157,7 @@ int book_http_get(struct http_req *req, struct http_resp *resp)
 {
 	struct book b = { 0 };
 	uint64_t ticket;
+	long long read_ms;
 	long long id;
 	enum db_status st;
 	int status;
@@ -172,13 +174,14 @@ int book_http_get(struct http_req *req, struct http_resp *resp)
 		status = conditional_get(req, resp, tag, 200);
 		goto out;
 	}
+	read_ms = clock_mono_ms(); /* before the read: the entry's age counts from here */
 	ticket = book_cache_ticket(app_service(req), id);
 	st = book_repo_get(app_pool(req), id, &b);
 	if (st == DB_OK) {
 		char tag[ETAG_MAX];
 
 		status = book_answer(resp, 200, &b);
-		book_cache_put(app_service(req), id, ticket, resp->text, b.version);
+		book_cache_put(app_service(req), id, ticket, read_ms, resp->text, b.version);
 		etag_from_version(tag, BOOK_ETAG_PREFIX, b.version);
 		status = conditional_get(req, resp, tag, status);
 	} else if (st == DB_NOT_FOUND)

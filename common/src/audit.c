@@ -11,16 +11,19 @@
 #include "common/valid.h"
 
 static const struct db_stmt audit_table[] = {
-    /* $1 entity, $2 entity_id (NULL = any), $3 actor (NULL = any), $4 skip, $5 limit. */
-    {"audit_count", "SELECT count(*) FROM audit_log WHERE entity = $1::text"
-		    " AND ($2::bigint IS NULL OR entity_id = $2::bigint)"
-		    " AND ($3::text IS NULL OR actor = $3::text)"},
+    /* $1 entity, $2 entity_id (NULL = any), $3 actor (NULL = any), $4 skip, $5 limit.
+     * One statement, so the total and the page come from one snapshot: a row per item with the
+     * total in column 9, or a single row of NULL item columns and the total when the page is
+     * empty (skip past the end, or nothing matches). */
     {"audit_list",
-     "SELECT id, at, actor, action, entity, entity_id, changes::text, request_id, version"
+     "WITH m AS (SELECT id, at, actor, action, entity, entity_id, changes, request_id, version"
      " FROM audit_log WHERE entity = $1::text"
      " AND ($2::bigint IS NULL OR entity_id = $2::bigint)"
-     " AND ($3::text IS NULL OR actor = $3::text)"
-     " ORDER BY id DESC OFFSET $4::bigint LIMIT $5::bigint"},
+     " AND ($3::text IS NULL OR actor = $3::text)),"
+     " t AS (SELECT count(*) AS total FROM m),"
+     " p AS (SELECT * FROM m ORDER BY id DESC OFFSET $4::bigint LIMIT $5::bigint)"
+     " SELECT p.id, p.at, p.actor, p.action, p.entity, p.entity_id, p.changes::text,"
+     " p.request_id, p.version, t.total FROM t LEFT JOIN p ON true ORDER BY p.id DESC"},
 };
 
 void audit_stmts(const struct db_stmt **stmts, size_t *n)
@@ -97,20 +100,20 @@ int audit_http_list(struct http_req *req, struct http_resp *resp)
 	v[4] = limit_text;
 	st = db_acquire(app_pool(req), &conn);
 	if (st == DB_OK)
-		st = db_run(conn, "audit_count", 3, v, &r);
-	if (st == DB_OK) {
-		(void)db_col_ll(r, 0, 0, 0, LLONG_MAX, &total);
-		PQclear(r);
-		r = NULL;
 		st = db_run(conn, "audit_list", 5, v, &r);
-	}
 	if (st != DB_OK) {
 		status = app_db_failure(req, resp, st);
 		goto out;
 	}
 	items = json_array();
-	for (int i = 0; i < PQntuples(r); i++)
-		(void)json_array_append_new(items, audit_row_json(r, i));
+	if (items == NULL)
+		abort();
+	for (int i = 0; i < PQntuples(r); i++) {
+		if (i == 0)
+			(void)db_col_ll(r, 0, 9, 0, LLONG_MAX, &total);
+		if (!PQgetisnull(r, i, 0)) /* the empty page's one row has no item */
+			(void)json_array_append_new(items, audit_row_json(r, i));
+	}
 	status = http_json(resp, 200,
 			   json_pack("{s:I, s:o}", "total", (json_int_t)total, "items", items));
 out:

@@ -664,15 +664,21 @@ static void param_name(const char *pattern, size_t k, char *out, size_t cap)
 struct kv_list {
 	struct http_kv *v;
 	size_t n, cap;
+	/* The first entry whose decoded name or value holds a NUL byte ("%00"), or -1: its C string
+	 * ends early (MHD reports the full decoded length), so reading it would see other text. */
+	long nul_at;
 	struct http_kv stack[HTTP_KV_STACK];
 };
 
 static enum MHD_Result kv_collect(void *cls, enum MHD_ValueKind kind, const char *key,
-				  const char *value)
+				  size_t key_size, const char *value, size_t value_size)
 {
 	struct kv_list *l = cls;
 
 	(void)kind;
+	if (l->nul_at < 0 && ((key != NULL && strlen(key) != key_size) ||
+			      (value != NULL && strlen(value) != value_size)))
+		l->nul_at = (long)l->n;
 	if (l->n == l->cap) {
 		struct http_kv *v = malloc(2 * l->cap * sizeof(*v));
 
@@ -697,7 +703,8 @@ static void kv_read(struct MHD_Connection *conn, enum MHD_ValueKind kind, struct
 	l->v = l->stack;
 	l->n = 0;
 	l->cap = HTTP_KV_STACK;
-	MHD_get_connection_values(conn, kind, kv_collect, l);
+	l->nul_at = -1;
+	MHD_get_connection_values_n(conn, kind, kv_collect, l);
 }
 
 static void kv_free(struct kv_list *l)
@@ -708,13 +715,25 @@ static void kv_free(struct kv_list *l)
 
 /* A safety net in front of every handler: path parameters and query arguments are text, so
  * bytes that are not UTF-8 (e.g. "%ff") are refused with a 422 here instead of reaching
- * jansson (which rejects them) or PostgreSQL. Returns 0 or 422 with resp filled. */
-static int check_utf8_input(const struct http_req *req, struct http_resp *resp)
+ * jansson (which rejects them) or PostgreSQL. A query argument whose name or value decodes to
+ * a NUL byte ("%00", at index nul_at, or -1 for none) is refused the same way: its C string
+ * would end at the NUL and read as other text ("?search=%00" as an empty search).
+ * Returns 0 or 422 with resp filled. */
+static int check_text_input(const struct http_req *req, long nul_at, struct http_resp *resp)
 {
 	static const char msg[] =
 		"Input should be a valid string, unable to parse raw data as a unicode string";
+	static const char nul_msg[] = "Input should be a string without NUL characters";
 	char name[128];
 	size_t i;
+
+	if (nul_at >= 0 && (size_t)nul_at < req->nquery) {
+		snprintf(name, sizeof(name), "%s", req->query[nul_at].name);
+		utf8_sanitize(name);
+		return http_validation_error(resp, json_pack("[{s:s, s:[s,s], s:s}]", "type",
+							     "string_type", "loc", "query", name,
+							     "msg", nul_msg));
+	}
 
 	for (i = 0; i < req->nparams; i++) {
 		if (!utf8_valid(req->params[i])) {
@@ -923,7 +942,7 @@ static enum MHD_Result dispatch(struct http_listener *lst, struct MHD_Connection
 		req.nquery = query.n;
 		req.headers = headers.v;
 		req.nheaders = headers.n;
-		status = check_utf8_input(&req, &resp);
+		status = check_text_input(&req, query.nul_at, &resp);
 		if (status == 0)
 			status = route->fn(&req, &resp);
 		actor_keep(ctx, &req);

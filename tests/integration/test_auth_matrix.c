@@ -6,6 +6,7 @@
  * the stock invariant checked, the audit rows of every write, Idempotency-Key scoping, JWKS
  * rotation through a rewritten file, AUTH_DISABLED's warning and the refused start. */
 #include <check.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -526,6 +527,24 @@ START_TEST(test_every_write_leaves_an_audit_row)
 	ck_assert_str_eq(dump, "{\"price\":{\"after\":13.75,\"before\":12.5}}");
 	free(dump);
 	ck_assert_str_eq(ts_str(json_array_get(items, 1), "action"), "create");
+	ck_assert_int_eq(ts_int(r.json, "total"), 2);
+	ts_resp_free(&r);
+	/* total counts every match, whatever the page: a partial page, and a page past the end. */
+	snprintf(q, sizeof q, "/audit?entity_id=%lld&skip=1&limit=1", book);
+	items = audit_items(cat.url, q, &r);
+	ck_assert_int_eq(json_array_size(items), 1);
+	ck_assert_str_eq(ts_str(json_array_get(items, 0), "action"), "create");
+	ck_assert_int_eq(ts_int(r.json, "total"), 2);
+	ts_resp_free(&r);
+	snprintf(q, sizeof q, "/audit?entity_id=%lld&skip=5", book);
+	items = audit_items(cat.url, q, &r);
+	ck_assert_int_eq(json_array_size(items), 0);
+	ck_assert_int_eq(ts_int(r.json, "total"), 2);
+	ts_resp_free(&r);
+	snprintf(q, sizeof q, "/audit?entity_id=%lld", LLONG_MAX);
+	items = audit_items(cat.url, q, &r);
+	ck_assert_int_eq(json_array_size(items), 0);
+	ck_assert_int_eq(ts_int(r.json, "total"), 0);
 	ts_resp_free(&r);
 	/* The order service's rows: create and the cancel, by ann. */
 	snprintf(q, sizeof q, "/audit?entity_id=%lld", order);

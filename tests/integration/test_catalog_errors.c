@@ -193,6 +193,17 @@ START_TEST(test_invalid_utf8_body_and_query_are_422)
 	c_req(&r, "GET", NULL, "/books?author=%%c0%%af");
 	ck_assert_int_eq(r.status, 422);
 	ts_resp_free(&r);
+	/* A NUL byte in a query value ("%00") would end its C string early ("?search=%00" read as
+	 * an empty search, every book listed): 422 naming the parameter, for any parameter. */
+	c_req(&r, "GET", NULL, "/books?search=%%00");
+	c_assert_422(&r, "string_type", "query", "search");
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/books?author=Or%%00well");
+	c_assert_422(&r, "string_type", "query", "author");
+	ts_resp_free(&r);
+	c_req(&r, "GET", NULL, "/books?limit=5%%00x");
+	c_assert_422(&r, "string_type", "query", "limit");
+	ts_resp_free(&r);
 	/* Characters outside ASCII are fine and counted as characters. */
 	c_req(&r, "POST", "{\"title\":\"Ünïcødé 📚\",\"author\":\"Łukasz\",\"price\":1}", "/books");
 	ck_assert_int_eq(r.status, 201);

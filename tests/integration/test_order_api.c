@@ -253,6 +253,16 @@ START_TEST(test_get_order_200_404_422)
 	(void)ts_req(&r, "GET", order.url, NULL, "/orders?skip=9223372036854775807");
 	ck_assert_int_eq(r.status, 200);
 	ts_resp_free(&r);
+	/* A NUL byte in a query value ("%00") ends its C string early: 422 naming the parameter
+	 * instead of reading "?status=%00" as no filter or "?skip=1%00x" as 1. */
+	(void)ts_req(&r, "GET", order.url, NULL, "/orders?status=%%00");
+	ck_assert_int_eq(r.status, 422);
+	assert_int_error(&r, "query", "status", "string_type");
+	ts_resp_free(&r);
+	(void)ts_req(&r, "GET", order.url, NULL, "/orders?skip=1%%00x");
+	ck_assert_int_eq(r.status, 422);
+	assert_int_error(&r, "query", "skip", "string_type");
+	ts_resp_free(&r);
 	/* Body integers beyond 64 bits: the same rule, the field named. */
 	(void)ts_req(&r, "POST", order.url,
 		     "{\"book_id\": 99999999999999999999, \"customer_name\":\"A\","

@@ -1,0 +1,69 @@
+/* test_book_cache.c - the per-replica read cache (book_cache.c) on its own: an entry's age counts
+ * from when the database read that filled it started, so a slow read does not stretch how long
+ * its (already aging) answer is served past the TTL. */
+#include "book_cache.h"
+
+#include <check.h>
+#include <stdlib.h>
+
+#include "common/clock.h"
+
+/* A read that took longer than the TTL: its answer is already too old to serve. */
+START_TEST(test_entry_age_counts_from_read_start)
+{
+	struct book_cache *c = book_cache_new(1000, 16);
+	char *text = NULL;
+	long long version = 0;
+	uint64_t ticket;
+
+	ck_assert_ptr_nonnull(c);
+	ticket = book_cache_ticket(c, 7);
+	book_cache_put(c, 7, ticket, clock_mono_ms() - 1500, "{\"id\": 7}", 3);
+	ck_assert_int_eq(book_cache_get(c, 7, &text, &version), -1);
+	ck_assert_ptr_null(text);
+
+	/* A read that started 200 ms ago is still fresh (TTL 1000 ms). */
+	ticket = book_cache_ticket(c, 8);
+	book_cache_put(c, 8, ticket, clock_mono_ms() - 200, "{\"id\": 8}", 4);
+	ck_assert_int_eq(book_cache_get(c, 8, &text, &version), 0);
+	ck_assert_str_eq(text, "{\"id\": 8}");
+	ck_assert_int_eq(version, 4);
+	free(text);
+	book_cache_free(c);
+}
+END_TEST
+
+/* A drop after the ticket was taken keeps the older answer out. */
+START_TEST(test_put_after_drop_is_ignored)
+{
+	struct book_cache *c = book_cache_new(1000, 16);
+	char *text = NULL;
+	long long version = 0;
+	uint64_t ticket;
+	long long t;
+
+	t = clock_mono_ms();
+	ticket = book_cache_ticket(c, 9);
+	book_cache_drop(c, 9);
+	book_cache_put(c, 9, ticket, t, "{\"id\": 9}", 1);
+	ck_assert_int_eq(book_cache_get(c, 9, &text, &version), -1);
+	book_cache_free(c);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("book_cache");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_entry_age_counts_from_read_start);
+	tcase_add_test(tc, test_put_after_drop_is_ignored);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
