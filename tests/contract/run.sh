@@ -58,8 +58,11 @@ trap 'exit 143' TERM
 [ -n "$EDGE" ] || for b in "$CATALOG_BIN" "$ORDER_BIN"; do [ -x "$b" ] || die "$b is not built"; done
 command -v node >/dev/null || die "node is not installed (apt-get install nodejs npm)"
 command -v psql >/dev/null || die "psql is required"
+# check_contract and check_cluster (--edge) may both get here at once on a fresh clone: one npm ci,
+# under a lock on this folder.
 if [ ! -x "$here/node_modules/.bin/portman" ] || [ ! -x "$here/node_modules/.bin/newman" ]; then
-  (cd "$here" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci in tests/contract failed"
+  (cd "$here" && flock 9 && { [ -x node_modules/.bin/portman ] && [ -x node_modules/.bin/newman ] ||
+    npm ci --no-audit --no-fund --loglevel=error; }) 9<"$here" || die "npm ci in tests/contract failed"
 fi
 
 # ---- database and daemons -------------------------------------------------------------------------
