@@ -328,18 +328,19 @@ async function main() {
     if (found.length === 0 && !s.optional) problems.push(`${s.name}: no document served at ${s.documents.join(', ')}`);
     found.forEach((d, i) => docs.push({ ...d, service: s, name: `${s.name}-${i}` }));
   }
-  // Through the edge (run.sh --edge): only the operations the edge routes (deploy/public-routes.txt,
-  // cfg.edgeRoutes) are public; the others (/health, /metrics, /audit, /) answer the edge's 404, so
-  // they are taken out of the document before Portman sees it. A path is the base's path + the
-  // document's path (the catalog's base is EDGE/catalog: its document's paths are below BASE_PATH).
+  // Through the edge (run.sh --edge): a public document holds public operations only, every one
+  // routed by the edge (deploy/public-routes.txt, cfg.edgeRoutes). A documented path the edge does
+  // not route fails the run (it would get the edge's 404) and is left out of the collection. A
+  // path is the base's path + the document's path (the catalog's base is EDGE/catalog: its
+  // document's paths are below BASE_PATH).
   if (cfg.edgeRoutes) {
     const routed = (p) => cfg.edgeRoutes.some((r) => (r.match === 'exact' ? p === r.path : p === r.path || p.startsWith(`${r.path}/`)));
     for (const d of docs) {
       const prefix = new URL(d.service.base).pathname.replace(/\/$/, '');
       const dropped = Object.keys(d.doc.paths).filter((p) => !routed(prefix + p));
-      for (const p of dropped) delete d.doc.paths[p];
+      for (const p of dropped) { delete d.doc.paths[p]; problems.push(`${d.name}: ${p} is documented but the edge does not route ${prefix + p}`); }
       d.text = JSON.stringify(d.doc);
-      console.log(`${d.name}: ${Object.keys(d.doc.paths).length} public paths through the edge; not routed, left out: ${dropped.join(' ') || 'none'}`);
+      console.log(`${d.name}: ${Object.keys(d.doc.paths).length} paths, all routed by the edge: ${Object.keys(d.doc.paths).map((p) => prefix + p).join(' ')}${dropped.length ? `; NOT routed: ${dropped.join(' ')}` : ''}`);
     }
   }
   let orderDoc;

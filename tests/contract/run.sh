@@ -25,7 +25,7 @@
 #
 # run.sh --edge URL (tests/checks/cluster.sh, through the local edge of scripts/cluster.sh): no
 # database or daemons of its own; the public documents the edge serves (URL/catalog/openapi.json,
-# URL/orders/openapi.json), their routed operations only (deploy/public-routes.txt), data seeded
+# URL/orders/openapi.json), every documented path routed by the edge (deploy/public-routes.txt), data seeded
 # through the edge, tokens from BOOKSTORE_ADMIN_TOKEN / BOOKSTORE_CUSTOMER_TOKEN (required: signed
 # with the cluster's key). Not in this mode (docs/contract.md): the internal document, the frozen
 # catalog, the spec-derived cases and the log checks. Counts go to $BUILD_DIR/contract-edge-summary.txt.
