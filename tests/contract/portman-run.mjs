@@ -340,7 +340,7 @@ async function main() {
       const dropped = Object.keys(d.doc.paths).filter((p) => !routed(prefix + p));
       for (const p of dropped) { delete d.doc.paths[p]; problems.push(`${d.name}: ${p} is documented but the edge does not route ${prefix + p}`); }
       d.text = JSON.stringify(d.doc);
-      console.log(`${d.name}: ${Object.keys(d.doc.paths).length} paths, all routed by the edge: ${Object.keys(d.doc.paths).map((p) => prefix + p).join(' ')}${dropped.length ? `; NOT routed: ${dropped.join(' ')}` : ''}`);
+      console.log(`${d.name}: ${Object.keys(d.doc.paths).length} paths routed by the edge: ${Object.keys(d.doc.paths).map((p) => prefix + p).join(' ')}${dropped.length ? `; NOT routed: ${dropped.join(' ')}` : ''}`);
     }
   }
   let orderDoc;

@@ -68,8 +68,9 @@ fi
 # ---- database and daemons -------------------------------------------------------------------------
 if [ -n "$EDGE" ]; then
   CAT=$EDGE/catalog ORD=$EDGE
-  [ -n "${BOOKSTORE_ADMIN_TOKEN:-}" ] && [ -n "${BOOKSTORE_CUSTOMER_TOKEN:-}" ] ||
+  if [ -z "${BOOKSTORE_ADMIN_TOKEN:-}" ] || [ -z "${BOOKSTORE_CUSTOMER_TOKEN:-}" ]; then
     die "--edge needs BOOKSTORE_ADMIN_TOKEN and BOOKSTORE_CUSTOMER_TOKEN signed with the cluster's key"
+  fi
   wait_200 "$CAT/openapi.json" 30 || die "the edge does not serve $CAT/openapi.json"
   INTERNAL_TOKEN="" daemon_env=() CPID=0
   ok "edge $EDGE: no daemons of this run, the cluster's replicas behind it"
