@@ -9,6 +9,7 @@
 #      reaches the service; with authentication on (tokens from scripts/token.sh and the cluster's
 #      dev key): anonymous writes refused (401), customers refused book writes (403), customers
 #      list only their own orders, admins all; the docs pages' "Try it out" through the edge;
+#      the Portman/newman contract suite of the public documents through the edge (run.sh --edge);
 #      Prometheus file-SD targets follow scale up/down;
 #   2. under a mixed load of reads, orders and cancellations through the ingress, SIGKILL one catalog
 #      and one order replica: the only failed requests are those in flight on the killed processes
@@ -219,6 +220,15 @@ tok20=$(head -c 20000 /dev/zero | tr '\0' 'a')
 if edge_json_is 400 "Request header too large" -H "Authorization: Bearer $tok20" "$base/catalog/books"; then
   ok "edge: a 20 KB header -> JSON 400 from nginx"
 else bad "edge: a 20 KB header is not nginx's JSON 400"; fi
+# The contract suite through the edge (tests/contract/run.sh --edge, docs/contract.md): Portman +
+# newman generated from the public documents the edge serves, their routed operations, tokens
+# signed with the cluster's key; zero failures, zero 5xx, nginx's own 413 matches the documented
+# error body. Before the rate limit below is switched on.
+t0=$(now_ms)
+if BOOKSTORE_ADMIN_TOKEN=$ADMIN_TOKEN BOOKSTORE_CUSTOMER_TOKEN=$CUSTOMER_TOKEN RUN_ID=$RUN_ID \
+     bash "$SOURCE_DIR/tests/contract/run.sh" --edge "$base" >"$RUN_TMP/contract-edge.log" 2>&1; then
+  ok "contract suite through the edge ($(( $(now_ms) - t0 )) ms): $(grep -o 'portman: .*' "$RUN_TMP/contract-edge.log" | tail -1)"
+else cat "$RUN_TMP/contract-edge.log"; bad "contract suite through the edge (tests/contract/run.sh --edge)"; fi
 # 429: with a limit of 1 request/s (burst 5) a burst of 20 is cut; the answer is JSON + Retry-After.
 if CLUSTER_LIMIT_RPS=1 cluster reload >>"$RUN_TMP/cluster-reload.log" 2>&1; then
   n429=0
