@@ -214,6 +214,9 @@ static void *server_main(void *arg)
 			if (strstr(req, "\r\n\r\n") != NULL)
 				break;
 		}
+		/* Counted before the answer goes out: the client may read it and check hits before
+		 * this thread runs again. */
+		atomic_fetch_add(&s->hits, 1);
 		pthread_mutex_lock(&s->mu);
 		snprintf(head, sizeof(head),
 			 "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: "
@@ -222,7 +225,6 @@ static void *server_main(void *arg)
 		if (send(c, head, strlen(head), MSG_NOSIGNAL) > 0)
 			(void)send(c, s->body, strlen(s->body), MSG_NOSIGNAL);
 		pthread_mutex_unlock(&s->mu);
-		atomic_fetch_add(&s->hits, 1);
 		close(c);
 	}
 	return NULL;
