@@ -29,7 +29,7 @@ start=$(date +%s)
 # "name<TAB>CREATE INDEX IF NOT EXISTS ..." for every index but the primary key and isbn unique.
 defs=$(psql "$url" -v ON_ERROR_STOP=1 -Atq -c "SELECT indexname || E'\t' ||
 	replace(indexdef, 'CREATE INDEX ', 'CREATE INDEX IF NOT EXISTS ') FROM pg_indexes
-	WHERE schemaname = current_schema() AND tablename = 'books'
+	WHERE schemaname = current_schema() AND tablename IN ('books', 'books_text')
 	AND indexdef NOT LIKE 'CREATE UNIQUE%' ORDER BY indexname")
 
 rebuild() {
