@@ -423,3 +423,38 @@ int book_query_parse(book_query_get_fn get, void *ctx, struct book_query *q, jso
 	}
 	return json_array_size(errors) > before ? -1 : 0;
 }
+
+/* A string field of book_query_key: "<length>:<text>" or "-". */
+static void key_str(struct buf *b, const char *v)
+{
+	if (v == NULL)
+		(void)buf_puts(b, "-|");
+	else
+		(void)buf_printf(b, "%zu:%s|", strlen(v), v);
+}
+
+char *book_query_key(const struct book_query *q)
+{
+	struct buf b = { 0 };
+	char *key;
+
+	(void)buf_printf(&b, "%lld|%lld|", q->skip, q->limit);
+	key_str(&b, q->search);
+	key_str(&b, q->author);
+	key_str(&b, q->title);
+	key_str(&b, q->isbn[0] != '\0' ? q->isbn : NULL);
+	if (q->has_min_price)
+		(void)buf_printf(&b, "%lld|", (long long)q->min_price_cents);
+	else
+		(void)buf_puts(&b, "-|");
+	if (q->has_max_price)
+		(void)buf_printf(&b, "%lld|", (long long)q->max_price_cents);
+	else
+		(void)buf_puts(&b, "-|");
+	(void)buf_printf(&b, "%d|", q->in_stock);
+	key_str(&b, q->sort);
+	key = buf_steal(&b);
+	if (key == NULL)
+		abort();
+	return key;
+}

@@ -99,4 +99,9 @@ typedef const char *(*book_query_get_fn)(void *ctx, const char *key);
  * Returns 0, or -1 with one entry per bad value (loc ["query", key]) appended to errors. */
 int book_query_parse(book_query_get_fn get, void *ctx, struct book_query *q, json_t *errors);
 
+/* The canonical text of a parsed query, the read cache's key for its page: every field in a fixed
+ * order, each string preceded by its length (and "-" for none), so two different queries never
+ * share a key and "?limit=20" and "?limit=20&skip=0" share one. Returns a malloc'd string. */
+char *book_query_key(const struct book_query *q);
+
 #endif

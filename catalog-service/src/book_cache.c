@@ -1,7 +1,9 @@
-/* book_cache.c - the per-replica read cache of GET /books/{id} (see book_cache.h). */
+/* book_cache.c - the per-replica read cache of GET /books/{id} and GET /books (see
+ * book_cache.h). */
 #include "book_cache.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,11 +19,22 @@ struct book_cache_slot {
 	char *text;
 };
 
+struct book_cache_page {
+	char *key;         /* NULL = empty */
+	char *text;
+	int64_t read_ms;
+	uint64_t gen;      /* pages_gen when the read that filled it started */
+};
+
 struct book_cache {
 	int ttl_ms;
 	size_t n;
 	struct book_cache_slot *slots;
 	pthread_mutex_t locks[BOOK_CACHE_STRIPES];
+	/* +1 on every drop: a page is valid only while its gen is the current one */
+	_Atomic uint64_t pages_gen;
+	pthread_mutex_t pages_lock;
+	struct book_cache_page pages[BOOK_CACHE_PAGE_SLOTS];
 };
 
 static size_t slot_of(const struct book_cache *c, long long id)
@@ -50,6 +63,8 @@ struct book_cache *book_cache_new(int ttl_ms, int max_entries)
 		abort();
 	for (size_t i = 0; i < BOOK_CACHE_STRIPES; i++)
 		pthread_mutex_init(&c->locks[i], NULL);
+	pthread_mutex_init(&c->pages_lock, NULL);
+	atomic_init(&c->pages_gen, 1);
 	return c;
 }
 
@@ -61,6 +76,11 @@ void book_cache_free(struct book_cache *c)
 		free(c->slots[i].text);
 	for (size_t i = 0; i < BOOK_CACHE_STRIPES; i++)
 		pthread_mutex_destroy(&c->locks[i]);
+	for (size_t i = 0; i < BOOK_CACHE_PAGE_SLOTS; i++) {
+		free(c->pages[i].key);
+		free(c->pages[i].text);
+	}
+	pthread_mutex_destroy(&c->pages_lock);
 	free(c->slots);
 	free(c);
 }
@@ -136,6 +156,7 @@ void book_cache_drop(struct book_cache *c, long long id)
 
 	if (c == NULL)
 		return;
+	atomic_fetch_add(&c->pages_gen, 1);
 	i = slot_of(c, id);
 	s = &c->slots[i];
 	pthread_mutex_lock(lock_of(c, i));
@@ -147,4 +168,71 @@ void book_cache_drop(struct book_cache *c, long long id)
 	}
 	pthread_mutex_unlock(lock_of(c, i));
 	free(old);
+}
+
+/* FNV-1a: spreads query keys over the page slots. */
+static size_t page_of(const char *key)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (const unsigned char *p = (const unsigned char *)key; *p != '\0'; p++) {
+		h ^= *p;
+		h *= 1099511628211ULL;
+	}
+	return (size_t)(h % BOOK_CACHE_PAGE_SLOTS);
+}
+
+int book_cache_page_get(struct book_cache *c, const char *key, char **text)
+{
+	struct book_cache_page *p;
+	int rc = -1;
+
+	if (c == NULL || key == NULL)
+		return -1;
+	p = &c->pages[page_of(key)];
+	pthread_mutex_lock(&c->pages_lock);
+	if (p->key != NULL && strcmp(p->key, key) == 0 && p->gen == atomic_load(&c->pages_gen) &&
+	    clock_mono_ms() - p->read_ms < c->ttl_ms) {
+		*text = strdup(p->text);
+		if (*text == NULL)
+			abort();
+		rc = 0;
+	}
+	pthread_mutex_unlock(&c->pages_lock);
+	return rc;
+}
+
+uint64_t book_cache_page_ticket(struct book_cache *c)
+{
+	return c == NULL ? 0 : atomic_load(&c->pages_gen);
+}
+
+void book_cache_page_put(struct book_cache *c, const char *key, uint64_t ticket, long long read_ms,
+			 const char *text)
+{
+	struct book_cache_page *p;
+	char *k, *t;
+
+	if (c == NULL || key == NULL || text == NULL || strlen(text) > BOOK_CACHE_MAX_PAGE)
+		return;
+	k = strdup(key);
+	t = strdup(text);
+	if (k == NULL || t == NULL)
+		abort();
+	p = &c->pages[page_of(key)];
+	pthread_mutex_lock(&c->pages_lock);
+	/* A drop since the ticket: this page may predate a write this replica answered. */
+	if (ticket == atomic_load(&c->pages_gen)) {
+		char *old_k = p->key, *old_t = p->text;
+
+		p->key = k;
+		p->text = t;
+		p->read_ms = read_ms; /* when the read started: its age bounds staleness */
+		p->gen = ticket;
+		k = old_k;
+		t = old_t;
+	}
+	pthread_mutex_unlock(&c->pages_lock);
+	free(k);
+	free(t);
 }

@@ -1,4 +1,5 @@
-/* book_cache.h - the optional per-replica read cache of GET /books/{id} (CACHE_TTL_MS).
+/* book_cache.h - the optional per-replica read cache of GET /books/{id} and of the list pages of
+ * GET /books (CACHE_TTL_MS).
  *
  * A direct-mapped table of at most max_entries answers (slot = id mod max_entries), each the
  * response text of one book, its version and when it was read. Memory is bounded: at most
@@ -15,6 +16,10 @@
 #include <stdint.h>
 
 #define BOOK_CACHE_MAX_BODY 4096
+/* List pages: a direct-mapped table of this many pages (slot = hash of the query's key), each at
+ * most BOOK_CACHE_MAX_PAGE bytes (a page of 20 books is about 8 KB): 2 MB at most. */
+#define BOOK_CACHE_PAGE_SLOTS 128
+#define BOOK_CACHE_MAX_PAGE 16384
 
 struct book_cache;
 
@@ -34,7 +39,17 @@ uint64_t book_cache_ticket(struct book_cache *c, long long id);
 void book_cache_put(struct book_cache *c, long long id, uint64_t ticket, long long read_ms,
 		    const char *text, long long version);
 
-/* Forgets id (a write through this replica). */
+/* Forgets id (a write through this replica: an update, a delete, a new book, a stock change),
+ * and every cached list page, since any of them may show the book or count it. */
 void book_cache_drop(struct book_cache *c, long long id);
+
+/* List pages, keyed by the canonical text of the query (book_query_key). Same rules as above:
+ * served for ttl_ms after the start of the read that filled it; any book_cache_drop on this
+ * replica discards every page at once, and a read that started before it cannot store its
+ * page afterwards (the ticket). */
+int book_cache_page_get(struct book_cache *c, const char *key, char **text);
+uint64_t book_cache_page_ticket(struct book_cache *c);
+void book_cache_page_put(struct book_cache *c, const char *key, uint64_t ticket, long long read_ms,
+			 const char *text);
 
 #endif

@@ -120,6 +120,7 @@ int book_http_list(struct http_req *req, struct http_resp *resp)
 {
 	struct book_query q;
 	struct book_page page = { 0 };
+	char *key = NULL;
 	json_t *errors = json_array();
 	enum db_status st;
 	int status;
@@ -131,12 +132,20 @@ int book_http_list(struct http_req *req, struct http_resp *resp)
 		errors = NULL;
 		goto out;
 	}
-	st = book_repo_list(app_pool(req), &q, &page);
-	if (st != DB_OK) {
-		status = app_db_failure(req, resp, st);
-		goto out;
+	if (app_service(req) != NULL) /* the read cache is on */
+		key = book_query_key(&q);
+	if (book_cache_page_get(app_service(req), key, &resp->text) != 0) {
+		long long read_ms = clock_mono_ms(); /* the entry's age counts from here */
+		uint64_t ticket = book_cache_page_ticket(app_service(req));
+
+		st = book_repo_list(app_pool(req), &q, &page);
+		if (st != DB_OK) {
+			status = app_db_failure(req, resp, st);
+			goto out;
+		}
+		resp->text = book_page_json(page.total, page.books, page.n);
+		book_cache_page_put(app_service(req), key, ticket, read_ms, resp->text);
 	}
-	resp->text = book_page_json(page.total, page.books, page.n);
 	resp->content_type = "application/json";
 	{
 		char tag[ETAG_MAX];
@@ -150,6 +159,7 @@ out:
 		http_resp_header(resp, "Cache-Control", BOOK_CACHE_NONE);
 	json_decref(errors);
 	book_page_free(&page);
+	free(key);
 	return status;
 }
 
@@ -225,6 +235,7 @@ int book_http_create(struct http_req *req, struct http_resp *resp)
 	st = book_repo_create(app_pool(req), &in, who.sub, req->request_id, &b);
 	switch (st) {
 	case DB_OK:
+		book_cache_drop(app_service(req), b.id); /* the cached list pages may count it */
 		http_location(req, resp, "/books/%lld", b.id);
 		status = book_answer(resp, 201, &b);
 		break;

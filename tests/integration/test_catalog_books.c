@@ -730,6 +730,92 @@ START_TEST(test_read_cache_staleness_bounds_on_two_replicas)
 }
 END_TEST
 
+/* The price of book id as a list page shows it (GET /books?limit=100). */
+static char *list_price_on(const struct ts_proc *p, long long id)
+{
+	struct ts_resp r;
+	json_t *books, *b;
+	size_t i;
+	char *price = NULL;
+
+	ck_assert_int_eq(ts_req(&r, "GET", p->url, NULL, "/books?limit=100"), 0);
+	ck_assert_int_eq(r.status, 200);
+	books = json_object_get(r.json, "books");
+	json_array_foreach(books, i, b) {
+		if (json_integer_value(json_object_get(b, "id")) == id)
+			price = strdup(json_string_value(json_object_get(b, "price")));
+	}
+	ts_resp_free(&r);
+	ck_assert_ptr_nonnull(price);
+	return price;
+}
+
+/* The same bounds for list pages: a write through a replica drops every cached page there (the
+ * next page shows it), the other replica's cached page shows the new value within the TTL. */
+START_TEST(test_read_cache_list_pages_staleness_bounds)
+{
+	const char *extra[] = { "CACHE_TTL_MS=3000", NULL };
+	struct ts_proc a = { 0 };
+	struct ts_proc b = { 0 };
+	struct ts_resp r;
+	char *price;
+	long long t0;
+	long long waited;
+
+	c_start(&a, c_db, extra);
+	c_start(&b, c_db, extra);
+	price = list_price_on(&a, 6);
+	ck_assert_str_ne(price, "12.34");
+	free(price);
+	price = list_price_on(&b, 6);
+	free(price);
+
+	/* Own write: the page on the replica that made it shows it at once. */
+	ck_assert_int_eq(ts_req(&r, "PATCH", b.url, "{\"price\": \"12.34\"}", "/books/6"), 0);
+	ck_assert_int_eq(r.status, 200);
+	ts_resp_free(&r);
+	t0 = c_now_ms();
+	price = list_price_on(&b, 6);
+	ck_assert_str_eq(price, "12.34");
+	free(price);
+
+	/* The other replica: its cached page right after, the new one within the TTL. */
+	price = list_price_on(&a, 6);
+	ck_assert_msg(strcmp(price, "12.34") != 0 || c_now_ms() - t0 > 3000,
+		      "replica a did not serve its cached page (is the cache on?)");
+	free(price);
+	for (;;) {
+		price = list_price_on(&a, 6);
+		waited = c_now_ms() - t0;
+		if (strcmp(price, "12.34") == 0) {
+			free(price);
+			break;
+		}
+		free(price);
+		ck_assert_msg(waited <= 3000 + 1000, "page stale after %lld ms (TTL 3000)", waited);
+		c_sleep_ms(50);
+	}
+
+	/* A new book through a replica is counted by that replica's next page at once. */
+	ck_assert_int_eq(ts_req(&r, "GET", a.url, NULL, "/books?limit=1"), 0);
+	{
+		long long total = ts_int(r.json, "total");
+
+		ts_resp_free(&r);
+		ck_assert_int_eq(ts_req(&r, "POST", a.url,
+					"{\"title\": \"Cache Counted\", \"author\": \"A\", \"price\": \"1.00\"}",
+					"/books"), 0);
+		ck_assert_int_eq(r.status, 201);
+		ts_resp_free(&r);
+		ck_assert_int_eq(ts_req(&r, "GET", a.url, NULL, "/books?limit=1"), 0);
+		ck_assert_int_eq(ts_int(r.json, "total"), total + 1);
+		ts_resp_free(&r);
+	}
+	ts_stop(&a, SIGTERM, 5000);
+	ts_stop(&b, SIGTERM, 5000);
+}
+END_TEST
+
 START_TEST(test_sort_orders_are_stable)
 {
 	struct ts_resp r;
@@ -1117,6 +1203,7 @@ int main(void)
 	tcase_add_test(tc, test_etags_conditional_get_and_if_match);
 	tcase_add_test(tc, test_if_match_compares_only_the_first_16_tags);
 	tcase_add_test(tc, test_read_cache_staleness_bounds_on_two_replicas);
+	tcase_add_test(tc, test_read_cache_list_pages_staleness_bounds);
 	tcase_add_test(tc, test_sort_orders_are_stable);
 	tcase_add_test(tc, test_percent_and_underscore_are_literal);
 	tcase_add_test(tc, test_total_counter_tracks_inserts_deletes_and_stock);

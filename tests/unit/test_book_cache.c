@@ -5,6 +5,7 @@
 
 #include <check.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/clock.h"
 
@@ -51,6 +52,54 @@ START_TEST(test_put_after_drop_is_ignored)
 }
 END_TEST
 
+/* List pages: fresh for the TTL counted from the read's start, keyed exactly, and a drop (any
+ * write through this replica) discards every page and keeps a read that started before it out. */
+START_TEST(test_pages_follow_ttl_key_and_drops)
+{
+	struct book_cache *c = book_cache_new(1000, 16);
+	char *text = NULL;
+	uint64_t ticket;
+	char big[BOOK_CACHE_MAX_PAGE + 2];
+
+	ck_assert_ptr_nonnull(c);
+	ticket = book_cache_page_ticket(c);
+	book_cache_page_put(c, "0|20|-|", ticket, clock_mono_ms() - 1500, "{\"total\": 1}");
+	ck_assert_int_eq(book_cache_page_get(c, "0|20|-|", &text), -1);
+
+	book_cache_page_put(c, "0|20|-|", ticket, clock_mono_ms(), "{\"total\": 2}");
+	ck_assert_int_eq(book_cache_page_get(c, "0|20|-|", &text), 0);
+	ck_assert_str_eq(text, "{\"total\": 2}");
+	free(text);
+	text = NULL;
+	ck_assert_int_eq(book_cache_page_get(c, "0|21|-|", &text), -1);
+
+	/* A write through this replica (to any book) drops every page at once... */
+	book_cache_drop(c, 12345);
+	ck_assert_int_eq(book_cache_page_get(c, "0|20|-|", &text), -1);
+	/* ...and a read that started before the drop cannot store its page. */
+	book_cache_page_put(c, "0|20|-|", ticket, clock_mono_ms(), "{\"total\": 3}");
+	ck_assert_int_eq(book_cache_page_get(c, "0|20|-|", &text), -1);
+	ticket = book_cache_page_ticket(c);
+	book_cache_page_put(c, "0|20|-|", ticket, clock_mono_ms(), "{\"total\": 4}");
+	ck_assert_int_eq(book_cache_page_get(c, "0|20|-|", &text), 0);
+	ck_assert_str_eq(text, "{\"total\": 4}");
+	free(text);
+	text = NULL;
+
+	/* Pages over the size bound are not kept (memory stays bounded). */
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	book_cache_page_put(c, "big", ticket, clock_mono_ms(), big);
+	ck_assert_int_eq(book_cache_page_get(c, "big", &text), -1);
+
+	/* Off: every call is a no-op. */
+	ck_assert_int_eq(book_cache_page_get(NULL, "0|20|-|", &text), -1);
+	ck_assert_uint_eq(book_cache_page_ticket(NULL), 0);
+	book_cache_page_put(NULL, "k", 0, 0, "{}");
+	book_cache_free(c);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("book_cache");
@@ -60,6 +109,7 @@ int main(void)
 
 	tcase_add_test(tc, test_entry_age_counts_from_read_start);
 	tcase_add_test(tc, test_put_after_drop_is_ignored);
+	tcase_add_test(tc, test_pages_follow_ttl_key_and_drops);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
