@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,7 @@ struct book_cache_slot {
 	long long version;
 	int64_t read_ms;   /* monotonic time the read that filled it started */
 	uint64_t gen;      /* +1 on every drop of this slot */
+	bool refreshing;   /* a request was sent to refresh it (refresh-ahead) */
 	char *text;
 };
 
@@ -24,6 +26,7 @@ struct book_cache_page {
 	char *text;
 	int64_t read_ms;
 	uint64_t gen;      /* pages_gen when the read that filled it started */
+	bool refreshing;   /* a request was sent to refresh it (refresh-ahead) */
 };
 
 struct book_cache {
@@ -36,6 +39,20 @@ struct book_cache {
 	pthread_mutex_t pages_lock;
 	struct book_cache_page pages[BOOK_CACHE_PAGE_SLOTS];
 };
+
+/* Whether a request that finds a fresh entry (read at read_ms) is served from it (true) or sent
+ * to the database to refresh it (false). Refresh-ahead: in the second half of its TTL the entry
+ * elects one request to read the database again, while the others keep being served until the
+ * TTL runs out, so a popular entry does not expire under load and its readers do not all miss
+ * together. A refresh that does not land (a failed read) leaves the entry to expire at its TTL,
+ * as without refresh-ahead. *refreshing is the entry's mark, cleared by the next put. */
+static bool serve_fresh(int ttl_ms, int64_t now, int64_t read_ms, bool *refreshing)
+{
+	if (now - read_ms < ttl_ms / 2 || *refreshing)
+		return true;
+	*refreshing = true;
+	return false;
+}
 
 static size_t slot_of(const struct book_cache *c, long long id)
 {
@@ -89,6 +106,7 @@ int book_cache_get(struct book_cache *c, long long id, char **text, long long *v
 {
 	size_t i;
 	struct book_cache_slot *s;
+	int64_t now;
 	int rc = -1;
 
 	if (c == NULL)
@@ -96,7 +114,9 @@ int book_cache_get(struct book_cache *c, long long id, char **text, long long *v
 	i = slot_of(c, id);
 	s = &c->slots[i];
 	pthread_mutex_lock(lock_of(c, i));
-	if (s->id == id && s->text != NULL && clock_mono_ms() - s->read_ms < c->ttl_ms) {
+	now = clock_mono_ms();
+	if (s->id == id && s->text != NULL && now - s->read_ms < c->ttl_ms &&
+	    serve_fresh(c->ttl_ms, now, s->read_ms, &s->refreshing)) {
 		*text = strdup(s->text);
 		if (*text == NULL)
 			abort();
@@ -141,6 +161,7 @@ void book_cache_put(struct book_cache *c, long long id, uint64_t ticket, long lo
 		s->id = id;
 		s->version = version;
 		s->read_ms = read_ms; /* when the read started, not now: its age bounds staleness */
+		s->refreshing = false;
 		s->text = copy;
 		copy = NULL;
 	}
@@ -185,14 +206,16 @@ static size_t page_of(const char *key)
 int book_cache_page_get(struct book_cache *c, const char *key, char **text)
 {
 	struct book_cache_page *p;
+	int64_t now;
 	int rc = -1;
 
 	if (c == NULL || key == NULL)
 		return -1;
 	p = &c->pages[page_of(key)];
 	pthread_mutex_lock(&c->pages_lock);
+	now = clock_mono_ms();
 	if (p->key != NULL && strcmp(p->key, key) == 0 && p->gen == atomic_load(&c->pages_gen) &&
-	    clock_mono_ms() - p->read_ms < c->ttl_ms) {
+	    now - p->read_ms < c->ttl_ms && serve_fresh(c->ttl_ms, now, p->read_ms, &p->refreshing)) {
 		*text = strdup(p->text);
 		if (*text == NULL)
 			abort();
@@ -229,6 +252,7 @@ void book_cache_page_put(struct book_cache *c, const char *key, uint64_t ticket,
 		p->text = t;
 		p->read_ms = read_ms; /* when the read started: its age bounds staleness */
 		p->gen = ticket;
+		p->refreshing = false;
 		k = old_k;
 		t = old_t;
 	}

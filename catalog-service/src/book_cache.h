@@ -6,7 +6,10 @@
  * max_entries bodies of at most BOOK_CACHE_MAX_BODY bytes (larger answers are not cached).
  *
  * Staleness: an entry is served for ttl_ms after the start of the read that filled it, so another replica's
- * write shows here after at most ttl_ms. A write through this replica drops the book's entry
+ * write shows here after at most ttl_ms. Refresh-ahead: in the second half of that time a get
+ * answers "miss" to one caller (who reads the database and puts the new answer) and keeps
+ * serving the others, so a popular entry does not expire under load and its readers do not all
+ * go to the database at once. A write through this replica drops the book's entry
  * (book_cache_drop) before it answers, and a read that started before such a drop cannot store
  * its older answer afterwards (the ticket of book_cache_ticket), so this replica's own writes
  * are visible at once. Thread-safe (one mutex per slot stripe); never blocks on I/O. */

@@ -100,6 +100,48 @@ START_TEST(test_pages_follow_ttl_key_and_drops)
 }
 END_TEST
 
+/* Refresh-ahead: in the second half of the TTL one caller is sent to refresh (a miss) while the
+ * others are still served, and the refresher's put makes the entry fresh again. Same for list
+ * pages. (Past the TTL nobody is served: test_entry_age_counts_from_read_start.) */
+START_TEST(test_refresh_ahead_elects_one_caller)
+{
+	struct book_cache *c = book_cache_new(1000, 16);
+	char *text = NULL;
+	long long version = 0;
+	uint64_t ticket;
+
+	ck_assert_ptr_nonnull(c);
+	ticket = book_cache_ticket(c, 3);
+	book_cache_put(c, 3, ticket, clock_mono_ms() - 700, "{\"id\": 3}", 1);
+	ck_assert_int_eq(book_cache_get(c, 3, &text, &version), -1); /* the refresher */
+	ck_assert_int_eq(book_cache_get(c, 3, &text, &version), 0);  /* the others */
+	free(text);
+	text = NULL;
+	ck_assert_int_eq(book_cache_get(c, 3, &text, &version), 0);
+	free(text);
+	text = NULL;
+	/* The refresher's answer lands: a fresh entry, no refresh pending. */
+	book_cache_put(c, 3, book_cache_ticket(c, 3), clock_mono_ms(), "{\"id\": 3, \"v\": 2}", 2);
+	ck_assert_int_eq(book_cache_get(c, 3, &text, &version), 0);
+	ck_assert_str_eq(text, "{\"id\": 3, \"v\": 2}");
+	ck_assert_int_eq(version, 2);
+	free(text);
+	text = NULL;
+
+	ticket = book_cache_page_ticket(c);
+	book_cache_page_put(c, "p", ticket, clock_mono_ms() - 700, "{\"total\": 1}");
+	ck_assert_int_eq(book_cache_page_get(c, "p", &text), -1);
+	ck_assert_int_eq(book_cache_page_get(c, "p", &text), 0);
+	free(text);
+	text = NULL;
+	book_cache_page_put(c, "p", ticket, clock_mono_ms(), "{\"total\": 2}");
+	ck_assert_int_eq(book_cache_page_get(c, "p", &text), 0);
+	ck_assert_str_eq(text, "{\"total\": 2}");
+	free(text);
+	book_cache_free(c);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("book_cache");
@@ -110,6 +152,7 @@ int main(void)
 	tcase_add_test(tc, test_entry_age_counts_from_read_start);
 	tcase_add_test(tc, test_put_after_drop_is_ignored);
 	tcase_add_test(tc, test_pages_follow_ttl_key_and_drops);
+	tcase_add_test(tc, test_refresh_ahead_elects_one_caller);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
