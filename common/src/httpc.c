@@ -104,14 +104,23 @@ static enum httpc_status httpc_perform(struct httpc *c, const struct httpc_req *
 		snprintf(resp->error, sizeof(resp->error), "URL rejected by libcurl");
 		goto out;
 	}
-	if (post) {
-		snprintf(ctype, sizeof(ctype), "Content-Type: %s",
-			 req->content_type != NULL ? req->content_type : "application/json");
-		hdrs = curl_slist_append(NULL, ctype);
-		if (hdrs == NULL) {
+	for (size_t i = 0; req->headers != NULL && req->headers[i] != NULL; i++) {
+		more = curl_slist_append(hdrs, req->headers[i]);
+		if (more == NULL) {
 			snprintf(resp->error, sizeof(resp->error), "out of memory");
 			goto out;
 		}
+		hdrs = more;
+	}
+	if (post) {
+		snprintf(ctype, sizeof(ctype), "Content-Type: %s",
+			 req->content_type != NULL ? req->content_type : "application/json");
+		more = curl_slist_append(hdrs, ctype);
+		if (more == NULL) {
+			snprintf(resp->error, sizeof(resp->error), "out of memory");
+			goto out;
+		}
+		hdrs = more;
 		/* The body goes with the headers: no "Expect: 100-continue" round trip. */
 		more = curl_slist_append(hdrs, "Expect:");
 		if (more == NULL) {
@@ -123,15 +132,17 @@ static enum httpc_status httpc_perform(struct httpc *c, const struct httpc_req *
 		(void)curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, req->body != NULL ? req->body : "");
 		(void)curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE_LARGE,
 				       (curl_off_t)(req->body != NULL ? req->body_len : 0));
-		(void)curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, hdrs);
 	} else {
 		(void)curl_easy_setopt(c->easy, CURLOPT_HTTPGET, 1L);
 	}
+	if (hdrs != NULL)
+		(void)curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, hdrs);
 	(void)curl_easy_setopt(c->easy, CURLOPT_NOSIGNAL, 1L);
 	(void)curl_easy_setopt(c->easy, CURLOPT_FOLLOWLOCATION, 0L);
 	(void)curl_easy_setopt(c->easy, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
 	(void)curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, total_ms);
 	(void)curl_easy_setopt(c->easy, CURLOPT_TCP_KEEPALIVE, 1L);
+	(void)curl_easy_setopt(c->easy, CURLOPT_TCP_NODELAY, 1L);
 	(void)curl_easy_setopt(c->easy, CURLOPT_ERRORBUFFER, curl_err);
 	(void)curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, httpc_write);
 	(void)curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, &sink);

@@ -1,7 +1,6 @@
-/* catalog_client.c - libcurl calls to the catalog service (see catalog_client.h). */
+/* catalog_client.c - calls to the catalog service over common/httpc (see catalog_client.h). */
 #include "catalog_client.h"
 
-#include <curl/curl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -11,6 +10,7 @@
 #include <time.h>
 
 #include "common/clock.h"
+#include "common/httpc.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/money.h"
@@ -22,8 +22,8 @@ static char *catalog_base;
 static char *catalog_books_prefix; /* the catalog's BASE_PATH; NULL or "" = none */
 static char *catalog_auth_header;  /* "Authorization: Bearer <INTERNAL_API_TOKEN>" or NULL */
 static long catalog_timeout_ms = 2000;
-static pthread_key_t handle_key;
-static pthread_once_t handle_once = PTHREAD_ONCE_INIT;
+static pthread_key_t client_key;
+static pthread_once_t client_once = PTHREAD_ONCE_INIT;
 
 /* Circuit breaker (see catalog_client.h). All fields under breaker_mu. */
 enum breaker_state { BREAKER_CLOSED = 0, BREAKER_HALF_OPEN = 1, BREAKER_OPEN = 2 };
@@ -45,44 +45,45 @@ enum attempt_result { ATTEMPT_ANSWER, ATTEMPT_FAILURE };
 /* The outcome of one HTTP exchange. */
 struct exchange {
 	long status;      /* 0 on a transport failure */
-	struct buf body;  /* response body */
 	json_t *json;     /* parsed body (object) or NULL */
 };
 
-static void handle_free(void *h)
+static void client_free(void *c)
 {
-	curl_easy_cleanup(h);
+	httpc_free(c);
 }
 
-static void handle_key_make(void)
+static void client_key_make(void)
 {
-	if (pthread_key_create(&handle_key, handle_free) != 0) {
+	if (pthread_key_create(&client_key, client_free) != 0) {
 		log_msg(LOG_ERROR, NULL, "catalog client: pthread_key_create failed");
 		abort();
 	}
 }
 
-/* The calling thread's easy handle, created on first use and kept until the thread exits, so
- * its connection cache keeps the catalog connection alive across requests. NULL if curl fails. */
-static CURL *thread_handle(void)
+/* The calling thread's HTTP client, created on first use and kept until the thread exits, so its
+ * connection cache keeps the catalog connection alive across requests (httpc.h: one client per
+ * thread). NULL if libcurl cannot make one. */
+static struct httpc *thread_client(void)
 {
-	CURL *h;
+	struct httpc *c;
 
-	(void)pthread_once(&handle_once, handle_key_make);
-	h = pthread_getspecific(handle_key);
-	if (h == NULL) {
-		h = curl_easy_init();
-		if (h != NULL && pthread_setspecific(handle_key, h) != 0) {
-			curl_easy_cleanup(h);
-			h = NULL;
+	(void)pthread_once(&client_once, client_key_make);
+	c = pthread_getspecific(client_key);
+	if (c == NULL) {
+		c = httpc_new();
+		if (c != NULL && pthread_setspecific(client_key, c) != 0) {
+			httpc_free(c);
+			c = NULL;
 		}
 	}
-	return h;
+	return c;
 }
 
+/* libcurl's global init is app_main's (common/app.c), before any thread starts. */
 int catalog_global_init(void)
 {
-	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+	return 0;
 }
 
 void catalog_global_cleanup(void)
@@ -93,7 +94,6 @@ void catalog_global_cleanup(void)
 	catalog_books_prefix = NULL;
 	free(catalog_auth_header);
 	catalog_auth_header = NULL;
-	curl_global_cleanup();
 }
 
 int catalog_init(const char *base_url, int timeout_ms)
@@ -161,16 +161,6 @@ const char *catalog_status_name(enum catalog_status s)
 		return "shed";
 	}
 	return "unknown";
-}
-
-static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-	struct buf *b = userdata;
-	size_t n = size * nmemb;
-
-	if (buf_append(b, ptr, n) != 0)
-		return 0; /* over the cap: curl aborts with CURLE_WRITE_ERROR */
-	return n;
 }
 
 static double now_s(void)
@@ -331,93 +321,63 @@ static void count_failure(const char *op, const char *reason)
 static int exchange_once(const char *op, const char *method, const char *path, const char *body,
 			 const char *request_id, struct exchange *ex)
 {
-	CURL *h = thread_handle();
-	struct curl_slist *headers = NULL, *tmp;
+	struct httpc *h = thread_client();
+	struct httpc_resp resp = { 0 };
 	struct buf url = { 0 }, request_id_hdr = { 0 };
 	char trace_lines[2][TRACE_HEADER_LINE_MAX];
-	CURLcode cc = CURLE_FAILED_INIT;
+	const char *headers[6];
+	size_t nh = 0;
+	enum httpc_status hs;
 	double t0 = now_s();
 	int rc = -1;
-	bool trial = false, sent = false;
+	bool trial = false, sent = false, post = strcmp(method, "POST") == 0;
 	const char *outcome = "ok";
 
 	ex->status = 0;
-	ex->body.limit = CATALOG_MAX_RESPONSE;
 	if (h == NULL || catalog_base == NULL)
 		goto out;
-	curl_easy_reset(h); /* keeps the connection cache */
 	if (buf_printf(&url, "%s%s", catalog_base, path) != 0)
 		goto out;
-	tmp = curl_slist_append(headers, "Accept: application/json");
-	if (tmp == NULL)
-		goto out;
-	headers = tmp;
-	if (catalog_auth_header != NULL) {
-		tmp = curl_slist_append(headers, catalog_auth_header);
-		if (tmp == NULL)
-			goto out;
-		headers = tmp;
-	}
+	headers[nh++] = "Accept: application/json";
+	if (catalog_auth_header != NULL)
+		headers[nh++] = catalog_auth_header;
 	if (request_id != NULL && request_id[0] != '\0') {
 		if (buf_printf(&request_id_hdr, "X-Request-ID: %s", request_id) != 0)
 			goto out;
-		tmp = curl_slist_append(headers, request_id_hdr.data);
-		if (tmp == NULL)
-			goto out;
-		headers = tmp;
+		headers[nh++] = request_id_hdr.data;
 	}
 	/* W3C Trace Context: the current request's span is the parent of the catalog's. */
 	trace_header_lines(trace_lines);
-	for (int i = 0; i < 2 && trace_lines[i][0] != '\0'; i++) {
-		tmp = curl_slist_append(headers, trace_lines[i]);
-		if (tmp == NULL)
-			goto out;
-		headers = tmp;
-	}
-	if (strcmp(method, "POST") == 0) {
-		tmp = curl_slist_append(headers, "Content-Type: application/json");
-		if (tmp == NULL)
-			goto out;
-		headers = tmp;
-		tmp = curl_slist_append(headers, "Expect:");
-		if (tmp == NULL)
-			goto out;
-		headers = tmp;
-		(void)curl_easy_setopt(h, CURLOPT_POST, 1L);
-		(void)curl_easy_setopt(h, CURLOPT_POSTFIELDS, body != NULL ? body : "");
-		(void)curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE,
-				       (long)(body != NULL ? strlen(body) : 0));
-	} else {
-		(void)curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-	}
-	(void)curl_easy_setopt(h, CURLOPT_URL, url.data);
-	(void)curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-	(void)curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	(void)curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, catalog_timeout_ms);
-	(void)curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, catalog_timeout_ms);
-	(void)curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
-	(void)curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-	(void)curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	(void)curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
-	(void)curl_easy_setopt(h, CURLOPT_WRITEDATA, &ex->body);
+	for (int i = 0; i < 2 && trace_lines[i][0] != '\0'; i++)
+		headers[nh++] = trace_lines[i];
+	headers[nh] = NULL;
+	const struct httpc_req req = {
+		.url = url.data,
+		.connect_timeout_ms = catalog_timeout_ms,
+		.timeout_ms = catalog_timeout_ms,
+		.max_body = CATALOG_MAX_RESPONSE,
+		.headers = headers,
+		.body = body != NULL ? body : "",
+		.body_len = body != NULL ? strlen(body) : 0,
+		.content_type = "application/json",
+	};
 	if (!breaker_admit(&trial)) {
 		count_call("breaker_open");
 		rc = EXCHANGE_NOT_SENT;
 		goto out;
 	}
 	sent = true;
-	cc = curl_easy_perform(h);
-	if (cc != CURLE_OK) {
-		log_msg(LOG_WARN, request_id, "catalog %s %s failed: %s", method, path,
-			curl_easy_strerror(cc));
-		outcome = cc == CURLE_OPERATION_TIMEDOUT ? "timeout" : "connect_error";
-		count_failure(op, cc == CURLE_OPERATION_TIMEDOUT ? "timeout" : "transport");
+	hs = post ? httpc_post(h, &req, &resp) : httpc_get(h, &req, &resp);
+	if (hs != HTTPC_OK) {
+		log_msg(LOG_WARN, request_id, "catalog %s %s failed: %s", method, path, resp.error);
+		outcome = hs == HTTPC_TIMEOUT ? "timeout" : "connect_error";
+		count_failure(op, hs == HTTPC_TIMEOUT ? "timeout" : "transport");
 		breaker_record(trial, ATTEMPT_FAILURE);
 		goto out;
 	}
-	(void)curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &ex->status);
-	if (ex->body.len > 0)
-		ex->json = json_loadb(ex->body.data, ex->body.len, 0, NULL);
+	ex->status = resp.status;
+	if (resp.len > 0)
+		ex->json = json_loadb(resp.body, resp.len, 0, NULL);
 	if (ex->json != NULL && !json_is_object(ex->json)) {
 		json_decref(ex->json);
 		ex->json = NULL;
@@ -436,9 +396,7 @@ out:
 		metrics_observe("catalog_client_duration_seconds",
 				"Duration of catalog call attempts that were sent", "", now_s() - t0);
 	}
-	if (h != NULL)
-		(void)curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-	curl_slist_free_all(headers);
+	httpc_resp_free(&resp);
 	buf_free(&url);
 	buf_free(&request_id_hdr);
 	return rc;
@@ -447,7 +405,6 @@ out:
 static void exchange_clear(struct exchange *ex)
 {
 	json_decref(ex->json);
-	buf_free(&ex->body);
 	memset(ex, 0, sizeof *ex);
 }
 

@@ -186,6 +186,38 @@ START_TEST(test_get_returns_status_and_body)
 }
 END_TEST
 
+/* Extra header lines go with GET and POST (the catalog client's Authorization, X-Request-ID
+ * and traceparent), next to POST's own Content-Type. */
+START_TEST(test_extra_headers_are_sent)
+{
+	struct server s;
+	struct httpc *c = httpc_new();
+	struct httpc_resp r;
+	char url[64];
+	const char *const hdrs[] = { "Accept: application/json", "X-Request-ID: abc123", NULL };
+
+	server_start(&s, 200, 2, false);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/books/1", s.port);
+	ck_assert_int_eq(httpc_get(c, &(struct httpc_req){ .url = url, .headers = hdrs }, &r),
+			 HTTPC_OK);
+	ck_assert_int_eq(strncmp(s.last, "GET /books/1 HTTP/1.1\r\n", 23), 0);
+	ck_assert_ptr_nonnull(strcasestr(s.last, "\r\nAccept: application/json\r\n"));
+	ck_assert_ptr_nonnull(strcasestr(s.last, "\r\nX-Request-ID: abc123\r\n"));
+	httpc_resp_free(&r);
+	ck_assert_int_eq(httpc_post(c,
+				    &(struct httpc_req){ .url = url, .headers = hdrs, .body = "{}",
+							 .body_len = 2 },
+				    &r),
+			 HTTPC_OK);
+	ck_assert_ptr_nonnull(strcasestr(s.last, "\r\nX-Request-ID: abc123\r\n"));
+	ck_assert_ptr_nonnull(strcasestr(s.last, "\r\nContent-Type: application/json\r\n"));
+	ck_assert_ptr_null(strcasestr(s.last, "Expect:"));
+	httpc_resp_free(&r);
+	httpc_free(c);
+	server_stop(&s);
+}
+END_TEST
+
 START_TEST(test_body_over_the_cap_is_refused)
 {
 	struct server s;
@@ -262,6 +294,7 @@ int main(void)
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return 1;
 	tcase_add_test(t, test_get_returns_status_and_body);
+	tcase_add_test(t, test_extra_headers_are_sent);
 	tcase_add_test(t, test_post_sends_body_and_content_type);
 	tcase_add_test(t, test_body_over_the_cap_is_refused);
 	tcase_add_test(t, test_silent_server_times_out_within_bound);

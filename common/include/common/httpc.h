@@ -1,13 +1,13 @@
 /* httpc.h - the one outbound HTTP client of common/ (libcurl underneath).
  *
- * Today it serves the JWKS fetch of auth.c. It is shaped to host the other outbound calls too
- * (DECISIONS.md: one HTTP client module for the catalog calls, the JWKS fetch and trace export):
- * a struct httpc wraps one libcurl easy handle that keeps its connections alive between calls, so
+ * Every outbound call goes through it (DECISIONS.md: one HTTP client module): the JWKS fetch of
+ * auth.c, the span exporter (otlp.c) and the order service's catalog calls (catalog_client.c).
+ * A struct httpc wraps one libcurl easy handle that keeps its connections alive between calls, so
  * the intended use is one handle per thread (a worker, the JWKS refresher, an exporter), never
  * shared between threads. Every call has a connect timeout and a total timeout (libcurl's defaults
- * are 300 s and never), a capped response body, CURLOPT_NOSIGNAL (safe in threaded servers), and
- * only http/https, without following redirects. GET and POST (a body with its Content-Type);
- * other request headers come when the catalog client moves here.
+ * are 300 s and never), a capped response body, CURLOPT_NOSIGNAL (safe in threaded servers),
+ * TCP_NODELAY, and only http/https, without following redirects. GET and POST (a body with its
+ * Content-Type), each with optional extra request header lines.
  *
  * The process must call curl_global_init() once in main before any thread starts (libcurl's own
  * rule); httpc never calls it. */
@@ -28,6 +28,8 @@ struct httpc_req {
 	long connect_timeout_ms; /* <= 0: 2000 */
 	long timeout_ms;         /* whole exchange; <= 0: 5000 */
 	size_t max_body;         /* 0: 1 MiB */
+	/* Extra request header lines ("Name: value"), NULL-terminated; NULL for none. Copied. */
+	const char *const *headers;
 	/* httpc_post only: the request body (not copied; must live until the call returns) and
 	 * its Content-Type (NULL: application/json). */
 	const char *body;
