@@ -666,42 +666,45 @@ static char *price_on(const struct ts_proc *p, long long id)
 /* CACHE_TTL_MS on two replicas of one database: a write through a replica is visible on that
  * replica at once (its entry is dropped); the other replica serves its cached answer until the
  * TTL runs out, and the new one after at most CACHE_TTL_MS (+ slack for a loaded machine). */
-START_TEST(test_read_cache_staleness_bounds_on_two_replicas)
+/* The two bounds on replicas a and b (CACHE_TTL_MS=3000) for the price of book id as read_price
+ * sees it (one book, or a list page): a write through b shows on b at once; a keeps serving its
+ * cached answer right after, and shows the new price within the TTL (+ slack for a loaded
+ * machine). */
+static void check_staleness_bounds(char *(*read_price)(const struct ts_proc *, long long),
+				   const struct ts_proc *a, const struct ts_proc *b, long long id,
+				   const char *new_price)
 {
-	const char *extra[] = { "CACHE_TTL_MS=3000", NULL };
-	struct ts_proc a = { 0 };
-	struct ts_proc b = { 0 };
 	struct ts_resp r;
+	char body[64];
 	char *price;
 	long long t0;
 	long long waited;
 
-	c_start(&a, c_db, extra);
-	c_start(&b, c_db, extra);
-	price = price_on(&a, 5);
-	ck_assert_str_ne(price, "11.11");
+	price = read_price(a, id);
+	ck_assert_str_ne(price, new_price);
 	free(price);
-	price = price_on(&b, 5);
+	price = read_price(b, id);
 	free(price);
 
 	/* Own write: at once, on the replica that made it. */
-	ck_assert_int_eq(ts_req(&r, "PATCH", b.url, "{\"price\": \"11.11\"}", "/books/5"), 0);
+	snprintf(body, sizeof body, "{\"price\": \"%s\"}", new_price);
+	ck_assert_int_eq(ts_req(&r, "PATCH", b->url, body, "/books/%lld", id), 0);
 	ck_assert_int_eq(r.status, 200);
 	ts_resp_free(&r);
 	t0 = c_now_ms();
-	price = price_on(&b, 5);
-	ck_assert_str_eq(price, "11.11");
+	price = read_price(b, id);
+	ck_assert_str_eq(price, new_price);
 	free(price);
 
 	/* The other replica: still the cached answer right after, the new one within the TTL. */
-	price = price_on(&a, 5);
-	ck_assert_msg(strcmp(price, "11.11") != 0 || c_now_ms() - t0 > 3000,
+	price = read_price(a, id);
+	ck_assert_msg(strcmp(price, new_price) != 0 || c_now_ms() - t0 > 3000,
 		      "replica a did not serve its cached answer (is the cache on?)");
 	free(price);
 	for (;;) {
-		price = price_on(&a, 5);
+		price = read_price(a, id);
 		waited = c_now_ms() - t0;
-		if (strcmp(price, "11.11") == 0) {
+		if (strcmp(price, new_price) == 0) {
 			free(price);
 			break;
 		}
@@ -709,6 +712,18 @@ START_TEST(test_read_cache_staleness_bounds_on_two_replicas)
 		ck_assert_msg(waited <= 3000 + 1000, "stale after %lld ms (TTL 3000)", waited);
 		c_sleep_ms(50);
 	}
+}
+
+START_TEST(test_read_cache_staleness_bounds_on_two_replicas)
+{
+	const char *extra[] = { "CACHE_TTL_MS=3000", NULL };
+	struct ts_proc a = { 0 };
+	struct ts_proc b = { 0 };
+	struct ts_resp r;
+
+	c_start(&a, c_db, extra);
+	c_start(&b, c_db, extra);
+	check_staleness_bounds(price_on, &a, &b, 5, "11.11");
 
 	/* A stock change through a replica (a reservation) is also visible there at once. */
 	ck_assert_int_eq(ts_req(&r, "GET", a.url, NULL, "/books/5"), 0);
@@ -758,43 +773,10 @@ START_TEST(test_read_cache_list_pages_staleness_bounds)
 	struct ts_proc a = { 0 };
 	struct ts_proc b = { 0 };
 	struct ts_resp r;
-	char *price;
-	long long t0;
-	long long waited;
 
 	c_start(&a, c_db, extra);
 	c_start(&b, c_db, extra);
-	price = list_price_on(&a, 6);
-	ck_assert_str_ne(price, "12.34");
-	free(price);
-	price = list_price_on(&b, 6);
-	free(price);
-
-	/* Own write: the page on the replica that made it shows it at once. */
-	ck_assert_int_eq(ts_req(&r, "PATCH", b.url, "{\"price\": \"12.34\"}", "/books/6"), 0);
-	ck_assert_int_eq(r.status, 200);
-	ts_resp_free(&r);
-	t0 = c_now_ms();
-	price = list_price_on(&b, 6);
-	ck_assert_str_eq(price, "12.34");
-	free(price);
-
-	/* The other replica: its cached page right after, the new one within the TTL. */
-	price = list_price_on(&a, 6);
-	ck_assert_msg(strcmp(price, "12.34") != 0 || c_now_ms() - t0 > 3000,
-		      "replica a did not serve its cached page (is the cache on?)");
-	free(price);
-	for (;;) {
-		price = list_price_on(&a, 6);
-		waited = c_now_ms() - t0;
-		if (strcmp(price, "12.34") == 0) {
-			free(price);
-			break;
-		}
-		free(price);
-		ck_assert_msg(waited <= 3000 + 1000, "page stale after %lld ms (TTL 3000)", waited);
-		c_sleep_ms(50);
-	}
+	check_staleness_bounds(list_price_on, &a, &b, 6, "12.34");
 
 	/* A new book through a replica is counted by that replica's next page at once. */
 	ck_assert_int_eq(ts_req(&r, "GET", a.url, NULL, "/books?limit=1"), 0);
