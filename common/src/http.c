@@ -1552,9 +1552,11 @@ struct http_server *http_server_start(const struct http_server_config *cfg)
 		goto fail;
 	}
 	srv->reaper_started = 1;
-	if (listener_start(&srv->api, srv->cfg.port, 0) != 0)
-		goto fail;
+	/* The admin listener first: once the API answers, the probes and /metrics answer too
+	 * (a client that saw the API's /health may go straight to the admin port). */
 	if (srv->cfg.admin_port != 0 && listener_start(&srv->admin, srv->cfg.admin_port, 1) != 0)
+		goto fail;
+	if (listener_start(&srv->api, srv->cfg.port, 0) != 0)
 		goto fail;
 	atomic_store(&srv->serving, 1);
 	return srv;
