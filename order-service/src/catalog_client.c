@@ -80,12 +80,6 @@ static struct httpc *thread_client(void)
 	return c;
 }
 
-/* libcurl's global init is app_main's (common/app.c), before any thread starts. */
-int catalog_global_init(void)
-{
-	return 0;
-}
-
 void catalog_global_cleanup(void)
 {
 	free(catalog_base);

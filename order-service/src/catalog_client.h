@@ -53,8 +53,7 @@ void catalog_book_clear(struct catalog_book *b);
  * New reference (the caller owns it), or NULL on allocation failure. */
 json_t *catalog_book_answer(const struct catalog_book *b);
 
-/* Calls curl_global_init; once in main before any thread starts. Returns 0 or -1. */
-int catalog_global_init(void);
+/* Frees what catalog_init and the setters keep (libcurl's global state is app_main's). */
 void catalog_global_cleanup(void);
 
 /* Stores the base URL (a trailing '/' is dropped) and the per-attempt timeout. Call once before

@@ -39,8 +39,6 @@ static int order_init(struct app *app)
 	saga.catalog_timeout_ms = catalog_timeout_ms;
 	app->service = &saga;
 	order_metrics_init();
-	if (catalog_global_init() != 0)
-		return -1;
 	if (catalog_init(catalog_url, catalog_timeout_ms) != 0 ||
 	    catalog_set_books_prefix(catalog_base_path) != 0 ||
 	    catalog_set_internal_token(app_internal_token(app)) != 0) {
